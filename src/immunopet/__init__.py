@@ -1,0 +1,39 @@
+"""immunopet — quantitative immuno-PET from scanner images to the numbers of a paper.
+
+Research use only: dose-calculation software can be a regulated medical device.
+
+The few names a user types are re-exported here; everything else lives in the
+module named after its domain noun (``immunopet.quant`` computes SUV,
+``immunopet.kinetics`` fits time-activity curves, …).
+"""
+
+from __future__ import annotations
+
+from .errors import (
+    FitError,
+    ImmunopetError,
+    ImmunopetWarning,
+    InputError,
+    PhysicsError,
+    StudyError,
+)
+from .nuclides import Nuclide, decay_factor
+from .scan import Acquisition, Scan
+from .volume import Volume
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Acquisition",
+    "FitError",
+    "ImmunopetError",
+    "ImmunopetWarning",
+    "InputError",
+    "Nuclide",
+    "PhysicsError",
+    "Scan",
+    "StudyError",
+    "Volume",
+    "__version__",
+    "decay_factor",
+]
