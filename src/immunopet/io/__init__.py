@@ -1,0 +1,304 @@
+"""Reading scans into :class:`~immunopet.scan.Scan` objects, and writing images.
+
+Public API::
+
+    load_scan(path, *, series_uid=None, **overrides) -> Scan     # DICOM folder/files or NIfTI+JSON
+    load_volume(path, *, series_uid=None) -> Volume              # CT, label map, any one series
+    find_series(path) -> list[SeriesInfo]                        # what is in a folder (for `info`)
+    write_nifti(volume, path, *, sidecar=None, acquisition=None)
+
+Overrides (study file or CLI values win over the header): ``injection_datetime``
+(datetime or ISO string), ``injected_activity_bq``, ``patient_weight_kg``,
+``patient_height_m``, ``patient_sex``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..errors import ImmunopetError, InputError, InvalidValueError, UnsupportedDataError
+from ..quant import check_header_half_life
+from ..scan import Acquisition, Scan
+from ..volume import Volume
+from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
+from .nifti import (
+    is_nifti,
+    nifti_acquisition,
+    read_nifti,
+    read_sidecar,
+    sidecar_path,
+    sidecar_unit_scale,
+    write_nifti,
+)
+
+__all__ = [
+    "SeriesInfo",
+    "apply_overrides",
+    "find_series",
+    "load_scan",
+    "load_volume",
+    "write_nifti",
+]
+
+PathLike = str | os.PathLike[str]
+_OVERRIDES = (
+    "injection_datetime",
+    "injected_activity_bq",
+    "patient_weight_kg",
+    "patient_height_m",
+    "patient_sex",
+)
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A light summary of one series found on disk (for ``immunopet info``).
+
+    ``acquisition`` is set for PET series whose header could be read; ``error``
+    holds the one-line reason otherwise.
+    """
+
+    modality: str
+    series_instance_uid: str
+    description: str
+    source: str
+    n_files: int
+    shape: tuple[int, int, int] | None = None
+    spacing_mm: tuple[float, float, float] | None = None
+    study_instance_uid: str | None = None
+    frame_of_reference_uid: str | None = None
+    patient_id: str | None = None
+    manufacturer: str | None = None
+    acquisition: Acquisition | None = None
+    error: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def _is_nifti_input(path: PathLike | Sequence[PathLike]) -> bool:
+    return isinstance(path, (str, os.PathLike)) and is_nifti(path)
+
+
+def _dicom_info(series: DicomSeries) -> SeriesInfo:
+    shape = spacing = None
+    error = None
+    try:
+        shape, spacing, _origin, _direction = series.geometry()
+    except ImmunopetError as exc:
+        error = str(exc)
+    acq = None
+    if series.modality == "PT":
+        try:
+            acq = series_acquisition(series)
+        except ImmunopetError as exc:
+            error = error or str(exc)
+    first = series.first
+    return SeriesInfo(
+        modality=series.modality,
+        series_instance_uid=series.uid,
+        description=series.description,
+        source=series.source,
+        n_files=len(series.files),
+        shape=shape,
+        spacing_mm=spacing,
+        study_instance_uid=series.study_uid,
+        frame_of_reference_uid=series.frame_of_reference_uid,
+        patient_id=str(first.get("PatientID") or "") or None,
+        manufacturer=str(first.get("Manufacturer") or "") or None,
+        acquisition=acq,
+        error=error,
+    )
+
+
+def find_series(path: PathLike | Sequence[PathLike]) -> list[SeriesInfo]:
+    """Every series under ``path`` (DICOM, recursively) or the one NIfTI image given."""
+    if _is_nifti_input(path):
+        vol = read_nifti(path)  # type: ignore[arg-type]
+        side_path = sidecar_path(path)  # type: ignore[arg-type]
+        acq, error = None, None
+        if side_path.exists():
+            try:
+                acq = nifti_acquisition(read_sidecar(side_path), path)  # type: ignore[arg-type]
+            except ImmunopetError as exc:
+                error = str(exc)
+        return [
+            SeriesInfo(
+                modality="PT" if side_path.exists() else "",
+                series_instance_uid=str(path),
+                description=Path(path).name,  # type: ignore[arg-type]
+                source=str(path),
+                n_files=1,
+                shape=vol.shape,
+                spacing_mm=vol.spacing_mm,
+                acquisition=acq,
+                error=error,
+            )
+        ]
+    return [_dicom_info(s) for s in discover_series(path)]
+
+
+def _parse_datetime(value: Any) -> datetime:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    try:
+        return datetime.fromisoformat(str(value).strip().replace("Z", "")).replace(tzinfo=None)
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"injection date-time {value!r} is not ISO 8601 (YYYY-MM-DDTHH:MM:SS)",
+            field="injection_datetime",
+            value=value,
+        ) from exc
+
+
+def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
+    """``acq`` with study-file / CLI values replacing header values (``None`` values ignored)."""
+    unknown = set(overrides) - set(_OVERRIDES)
+    if unknown:
+        raise TypeError(f"unknown override(s) {sorted(unknown)}; allowed: {_OVERRIDES}")
+    changes: dict[str, Any] = {}
+    for key, value in overrides.items():
+        if value is None:
+            continue
+        if key == "injection_datetime":
+            changes[key] = _parse_datetime(value)
+            changes["injection_date_inferred"] = False
+        elif key == "patient_sex":
+            changes[key] = str(value).upper()[:1]
+        else:
+            try:
+                number = float(value)
+            except (TypeError, ValueError) as exc:
+                raise InvalidValueError(
+                    f"{key} must be a number, got {value!r}", field=key, value=value
+                ) from exc
+            if not number > 0:
+                raise InvalidValueError(
+                    f"{key} must be positive, got {value!r}", field=key, value=value
+                )
+            changes[key] = number
+    return acq.replace(**changes) if changes else acq
+
+
+def _pick_pet(series: list[DicomSeries], series_uid: str | None, path: Any) -> DicomSeries:
+    if series_uid is not None:
+        match = [s for s in series if s.uid == series_uid]
+        if not match:
+            raise InputError(
+                f"no series with SeriesInstanceUID {series_uid}; run `immunopet info` to list them",
+                file=str(path),
+                field="SeriesInstanceUID",
+                value=series_uid,
+            )
+        if match[0].modality != "PT":
+            raise UnsupportedDataError(
+                f"series {series_uid} is {match[0].modality}, not PET (PT)",
+                file=match[0].source,
+                field="Modality",
+                value=match[0].modality,
+            )
+        return match[0]
+    pets = [s for s in series if s.modality == "PT"]
+    if not pets:
+        found = ", ".join(sorted({s.modality or "?" for s in series})) or "no DICOM images"
+        raise UnsupportedDataError(
+            f"no PET (PT) series found (found: {found})", file=str(path), field="Modality"
+        )
+    if len(pets) > 1:
+        raise InputError(
+            f"{len(pets)} PET series found; choose one with --series "
+            f"({', '.join(p.uid for p in pets)})",
+            file=str(path),
+            field="SeriesInstanceUID",
+        )
+    return pets[0]
+
+
+def _matching_ct(series: list[DicomSeries], pet: DicomSeries) -> DicomSeries | None:
+    cts = [s for s in series if s.modality == "CT"]
+    for key in ("frame_of_reference_uid", "study_uid"):
+        value = getattr(pet, key)
+        same = [c for c in cts if value and getattr(c, key) == value]
+        if same:
+            return same[0]
+    return None
+
+
+def load_scan(
+    path: PathLike | Sequence[PathLike], *, series_uid: str | None = None, **overrides: Any
+) -> Scan:
+    """Read one PET scan (with its CT when found) from DICOM or NIfTI + PET-BIDS sidecar.
+
+    Parameters
+    ----------
+    path
+        DICOM folder (searched recursively), DICOM file(s), or a ``.nii[.gz]`` file.
+    series_uid
+        The PET SeriesInstanceUID when several PET series are present.
+    **overrides
+        Study-file / CLI values that replace the header: ``injection_datetime``,
+        ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``.
+
+    Raises
+    ------
+    InputError
+        Unreadable files, several PET series and no ``series_uid``.
+    UnsupportedDataError
+        No PET series, or ``series_uid`` names a non-PET series.
+    """
+    if _is_nifti_input(path):
+        side_path = sidecar_path(path)  # type: ignore[arg-type]
+        if not side_path.exists():
+            raise InputError(
+                "a NIfTI PET image needs its PET-BIDS JSON sidecar (same name, .json)",
+                file=side_path,
+            )
+        side = read_sidecar(side_path)
+        vol = read_nifti(path)  # type: ignore[arg-type]
+        acq = apply_overrides(nifti_acquisition(side, path), **overrides)  # type: ignore[arg-type]
+        scale = sidecar_unit_scale(side)
+        pet = vol.with_array(vol.array.astype(float) * scale, acq.units)
+        check_header_half_life(acq)
+        return Scan(
+            pet=pet,
+            acquisition=acq,
+            subject_id=str(side.get("SubjectID", "")),
+            scan_id=Path(path).name,
+        )  # type: ignore[arg-type]
+    series = discover_series(path)
+    pet_series = _pick_pet(series, series_uid, path)
+    acq = apply_overrides(series_acquisition(pet_series), **overrides)
+    check_header_half_life(acq)
+    pet = read_series_volume(pet_series)
+    ct_series = _matching_ct(series, pet_series)
+    ct = read_series_volume(ct_series) if ct_series is not None else None
+    return Scan(
+        pet=pet,
+        acquisition=acq,
+        ct=ct,
+        subject_id=acq.patient_id or "",
+        scan_id=acq.series_description or pet_series.uid,
+    )
+
+
+def load_volume(path: PathLike | Sequence[PathLike], *, series_uid: str | None = None) -> Volume:
+    """One image as a :class:`Volume`: a NIfTI file, or one DICOM series (CT, PET, …).
+
+    With several DICOM series present, ``series_uid`` must name one.
+    """
+    if _is_nifti_input(path):
+        return read_nifti(path)  # type: ignore[arg-type]
+    series = discover_series(path)
+    if series_uid is not None:
+        series = [s for s in series if s.uid == series_uid]
+    if len(series) != 1:
+        what = "no DICOM image series" if not series else f"{len(series)} series"
+        raise InputError(
+            f"{what} found; pass series_uid to choose one",
+            file=str(path),
+            field="SeriesInstanceUID",
+        )
+    return read_series_volume(series[0])
