@@ -1,0 +1,485 @@
+"""The simulated trial written to disk: DICOM PET/CT per subject and scan, organ label
+maps, ``study.yaml`` for the pipeline, a hidden ``truth.json`` and the micro-PET table.
+
+Layout of ``out_dir``::
+
+    dicom/<subject>/<scan_id>/PT/*.dcm, dicom/<subject>/<scan_id>/CT/*.dcm
+    labels/<subject>_organs.nii.gz, labels/organ_names.json
+    preclinical/micropet_uptake.csv
+    study.yaml      (what the pipeline reads)
+    truth.json      (what only validation tests read)
+
+All scans of one subject share one frame of reference (the patient is
+repositioned identically — a simplification; registration is not exercised).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pydicom.uid import generate_uid
+
+from ..nuclides import Nuclide
+from ..scan import Acquisition
+from .anatomy import SubjectAnatomy, local_background_organ, place_lesions, subject_anatomy
+from .biodistribution import interpolate_suv, organ_suvs
+from .cohort import Cohort, LesionSpec, SubjectSpec, build_cohort
+from .imaging import (
+    PetSystem,
+    SphereLesion,
+    form_ct_image,
+    form_pet_image,
+    pet_grid,
+    recovery_coefficient_sphere,
+    render_suv_map,
+    system_fwhm_mm,
+    true_uptake_for_target,
+)
+from .preclinical import write_micropet_table
+
+__all__ = ["SimulatedTrial", "simulate_trial", "study_dict", "I124_TRACER", "FDG_TRACER"]
+
+I124_TRACER = "124I-trastuzumab"
+FDG_TRACER = "FDG"
+_MANUFACTURER = {
+    "siemens": "SIEMENS",
+    "ge": "GE MEDICAL SYSTEMS",
+    "philips": "Philips",
+    "generic": "immunopet",
+}
+_CT_HU_OFFSET = {"liver": -25.0, "lymph_node": 5.0}  # hypodense liver mets; bone lesions lytic
+PhantomFactory = Callable[[str, float], Any]
+
+
+@dataclass(frozen=True)
+class SimulatedTrial:
+    """Where the simulated trial was written, and the cohort behind it."""
+
+    out_dir: Path
+    study_path: Path
+    truth_path: Path
+    preclinical_csv: Path
+    cohort: Cohort
+    scans: tuple[dict[str, Any], ...]
+
+
+def _default_phantom_factory(sex: str, voxel_mm: float) -> Any:
+    from ..dosimetry.phantom import reference_phantom
+
+    return reference_phantom("female" if sex == "F" else "male", voxel_mm)
+
+
+def _time_label(time_h: float) -> str:
+    return f"{int(round(time_h))}h"
+
+
+def _lesion_target(lesion: LesionSpec, time_h: float, background: float, tracer: str) -> float:
+    """Observed SUVmax the image should show (design roles applied against the real background)."""
+    if tracer == FDG_TRACER:
+        return lesion.target_suvmax_fdg
+    nominal = round(time_h)
+    if "occult_1h" in lesion.role and nominal <= 2:
+        return 0.85 * background  # iso-intense: noise alone lifts SUVmax above it
+    if "faint_48h" in lesion.role and 40 <= nominal <= 56:
+        return 0.95 * background
+    times = sorted(lesion.target_suvmax_i124)
+    return float(interpolate_suv(times, [lesion.target_suvmax_i124[t] for t in times], time_h)[0])
+
+
+def _scan_plan(subject: SubjectSpec) -> list[dict[str, Any]]:
+    plan = [
+        dict(
+            scan_id="FDG-1h",
+            tracer=FDG_TRACER,
+            nuclide="18F",
+            time_h=subject.fdg_scan_time_h,
+            nominal="1h",
+            injection=subject.fdg_injection_datetime,
+            activity_bq=subject.fdg_activity_bq,
+            reference=True,
+        )
+    ]
+    for t in subject.scan_times_h:
+        label = _time_label(t)
+        plan.append(
+            dict(
+                scan_id=f"I124-{label}",
+                tracer=I124_TRACER,
+                nuclide="124I",
+                time_h=t,
+                nominal=label,
+                injection=subject.injection_datetime,
+                activity_bq=subject.injected_activity_bq,
+                reference=False,
+            )
+        )
+    return plan
+
+
+def _simulate_subject(
+    subject: SubjectSpec,
+    anatomy: SubjectAnatomy,
+    centres: dict[str, tuple[float, float, float]],
+    out_dir: Path,
+    *,
+    system: PetSystem,
+    rng: np.random.Generator,
+    noise: bool,
+    write_dicom: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    names = sorted(set(anatomy.organ_names.values()))
+    label_of = {n: v for v, n in anatomy.organ_names.items()}
+    frame_uid = anatomy.labels.frame_of_reference_uid or generate_uid()
+    study_uid = generate_uid()
+    grid = pet_grid(anatomy.labels, system.voxel_mm)
+    lesions = [les for les in subject.lesions if les.analysed]
+    shells = {
+        les.lesion_id: local_background_organ(anatomy, centres[les.lesion_id], les.diameter_mm / 2)
+        for les in lesions
+    }
+    scans: list[dict[str, Any]] = []
+    truth_rows: list[dict[str, Any]] = []
+    ct_lesions = [
+        (centres[les.lesion_id], les.diameter_mm, _CT_HU_OFFSET.get(les.site, -15.0))
+        for les in lesions
+    ]
+    for n_series, plan in enumerate(_scan_plan(subject)):
+        nuclide = Nuclide.from_name(plan["nuclide"])
+        fwhm = system_fwhm_mm(nuclide, system)
+        suv = organ_suvs(
+            names,
+            tracer=plan["tracer"],
+            time_h=plan["time_h"],
+            quantiles=subject.organ_quantiles,
+            liver_condition=subject.liver_condition,
+            thyroid_escape=subject.thyroid_escape_suv,
+        )
+        spheres = []
+        for les in lesions:
+            bg = sum(suv.get(o, 0.0) * f for o, f in shells[les.lesion_id].items())
+            target = _lesion_target(les, plan["time_h"], bg, plan["tracer"])
+            true = true_uptake_for_target(target, bg, les.diameter_mm, fwhm, system.voxel_mm)
+            spheres.append(SphereLesion(centres[les.lesion_id], les.diameter_mm, true))
+            truth_rows.append(
+                dict(
+                    subject=subject.subject_id,
+                    scan_id=plan["scan_id"],
+                    tracer=plan["tracer"],
+                    time_h=plan["time_h"],
+                    lesion=les.lesion_id,
+                    target_suvmax=round(target, 4),
+                    true_suv=round(true, 4),
+                    background_suv=round(bg, 4),
+                    recovery_coefficient=round(
+                        float(recovery_coefficient_sphere(les.diameter_mm, fwhm, system.voxel_mm)),
+                        4,
+                    ),
+                )
+            )
+        organ_lut = {label_of[n]: v for n, v in suv.items()}
+        form = dict(
+            nuclide=nuclide,
+            injected_activity_bq=plan["activity_bq"],
+            weight_kg=subject.weight_kg,
+            time_h=plan["time_h"],
+            system=system,
+        )
+        # One calibration pass: the analytic RC ignores sampling offsets and neighbours, so
+        # measure each lesion's maximum on the noiseless image and rescale its contrast.
+        expected = form_pet_image(
+            render_suv_map(anatomy.labels, organ_lut, spheres), grid, rng=None, **form
+        )
+        to_suv = (
+            plan["activity_bq"]
+            / (subject.weight_kg * 1000.0)
+            * float(nuclide.decay_factor(plan["time_h"] * 3600.0))
+        )
+        rows = truth_rows[-len(lesions) :] if lesions else []
+        for n_les, les in enumerate(lesions):
+            row = rows[n_les]
+            measured = (
+                _max_in_sphere(expected, centres[les.lesion_id], les.diameter_mm / 2.0) / to_suv
+            )
+            bg, target, true = row["background_suv"], row["target_suvmax"], spheres[n_les].suv
+            if abs(measured - bg) > 1e-3 and (target - bg) / (measured - bg) > 0:
+                true = max(bg + (true - bg) * (target - bg) / (measured - bg), 0.05)
+            spheres[n_les] = SphereLesion(centres[les.lesion_id], les.diameter_mm, true)
+            row["true_suv"] = round(true, 4)
+            row["recovery_coefficient"] = (
+                round((target - bg) / (true - bg), 4) if abs(true - bg) > 1e-6 else None
+            )
+        suv_map = render_suv_map(anatomy.labels, organ_lut, spheres)
+        image = form_pet_image(suv_map, grid, rng=rng if noise else None, **form)
+        scan_dir = out_dir / "dicom" / subject.subject_id / plan["scan_id"]
+        start = plan["injection"] + timedelta(hours=plan["time_h"])
+        acq = Acquisition(
+            nuclide=nuclide,
+            units="BQML",
+            decay_correction="START",
+            scan_start_datetime=start,
+            injection_datetime=plan["injection"],
+            injected_activity_bq=plan["activity_bq"],
+            patient_weight_kg=subject.weight_kg,
+            patient_height_m=subject.height_m,
+            patient_sex=subject.sex,
+            frame_duration_s=system.frame_s(nuclide),
+            tracer=plan["tracer"],
+            manufacturer=_MANUFACTURER[subject.flavour],
+            series_description=f"{plan['tracer']} {plan['nominal']} PET",
+            patient_id=subject.patient_id,
+        )
+        if write_dicom:
+            from ..io.dicom_write import write_ct_series, write_pet_series
+
+            ct = form_ct_image(anatomy.hu, ct_lesions, rng=rng if noise else None)
+            write_pet_series(
+                image,
+                acq,
+                scan_dir / "PT",
+                flavour=subject.flavour,
+                study_uid=study_uid,
+                frame_of_reference_uid=frame_uid,
+                patient_id=subject.patient_id,
+                patient_name=f"SIM^{subject.subject_id}",
+                series_number=100 + 2 * n_series,
+                bed_duration_s=system.frame_s(nuclide),
+            )
+            write_ct_series(
+                ct,
+                scan_dir / "CT",
+                study_uid=study_uid,
+                frame_of_reference_uid=frame_uid,
+                patient_id=subject.patient_id,
+                patient_name=f"SIM^{subject.subject_id}",
+                series_number=101 + 2 * n_series,
+                acquisition_datetime=start - timedelta(minutes=2),
+            )
+        scans.append(dict(plan, path=scan_dir, image=image, organ_suv=suv, fwhm_mm=fwhm))
+    return scans, truth_rows
+
+
+def _max_in_sphere(image, centre_lps_mm, radius_mm: float) -> float:
+    from .imaging import sphere_occupancy
+
+    sl, frac = sphere_occupancy(image, centre_lps_mm, 2.0 * radius_mm)
+    block = np.asarray(image.array)[sl]
+    inside = frac > 0.5
+    return float(block[inside].max()) if inside.any() else float(block.max())
+
+
+def _write_labels(anatomy: SubjectAnatomy, path: Path) -> None:
+    import nibabel as nib
+
+    arr = np.asarray(anatomy.labels.array).transpose(2, 1, 0).astype(np.int16)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nib.save(nib.Nifti1Image(arr, anatomy.labels.affine_ras), str(path))
+
+
+def study_dict(
+    cohort: Cohort,
+    scans: dict[str, list[dict[str, Any]]],
+    out_dir: Path,
+    *,
+    lesion_record: str = "sites",
+    centres: dict[str, dict[str, tuple[float, float, float]]] | None = None,
+) -> dict[str, Any]:
+    """The ``study.yaml`` content (``immunopet.study.Study`` schema), paths relative to ``out_dir``.
+
+    ``lesion_record``: ``"sites"`` lists each lesion's id/site/HER2 (the clinical
+    record, without positions); ``"positions"`` adds centre and diameter (the
+    FDG reading); ``"none"`` lists no lesions (the pipeline finds them blind).
+    Analysis options are left to the schema's defaults (the demo adds its own).
+    """
+    centres = centres or {}
+    subjects = []
+    for s in cohort.subjects:
+        lesions = []
+        if lesion_record != "none":
+            for les in s.lesions:
+                entry: dict[str, Any] = dict(
+                    id=les.lesion_id,
+                    site=les.site,
+                    her2="positive" if les.her2_positive else "negative",
+                    analysed=les.analysed,
+                )
+                if lesion_record == "positions" and les.lesion_id in centres.get(s.subject_id, {}):
+                    entry["diameter_mm"] = les.diameter_mm
+                    entry["center_mm"] = list(centres[s.subject_id][les.lesion_id])
+                lesions.append(entry)
+        entries = []
+        for sc in scans.get(s.subject_id, []):
+            entries.append(
+                dict(
+                    id=sc["scan_id"],
+                    path=str(Path(sc["path"]).relative_to(out_dir)),
+                    tracer=sc["tracer"],
+                    nuclide=sc["nuclide"],
+                    time=sc["nominal"],
+                    ct=str((Path(sc["path"]) / "CT").relative_to(out_dir)),
+                    lesion_reference=bool(sc["reference"]),
+                    labels=f"labels/{s.subject_id}_organs.nii.gz",
+                    labels_from="labels/organ_names.json",
+                )
+            )
+        subjects.append(
+            dict(
+                id=s.subject_id,
+                patient_id=s.patient_id,
+                sex=s.sex,
+                age_y=s.age_y,
+                groups=dict(
+                    her2="positive" if s.her2_positive else "negative",
+                    ihc=s.ihc,
+                    fish=s.fish,
+                    cold_antibody=f"{s.cold_antibody_mg:g} mg",
+                ),
+                cold_antibody_mg=s.cold_antibody_mg,
+                lesions=lesions,
+                scans=entries,
+            )
+        )
+    return dict(
+        name="Simulated 124I-trastuzumab PET/CT trial (digital twin of Guo et al.)",
+        subjects=subjects,
+        preclinical=dict(
+            nuclide="124I",
+            injected_activity_mbq=14.8,
+            uptake_table="preclinical/micropet_uptake.csv",
+            time_points=["2h", "24h", "48h", "72h", "96h"],
+        ),
+    )
+
+
+def simulate_trial(
+    out_dir: str | Path,
+    *,
+    n_subjects: int | None = None,
+    seed: int = 0,
+    system: PetSystem | None = None,
+    ct_voxel_mm: float = 3.0,
+    phantom_factory: PhantomFactory | None = None,
+    noise: bool = True,
+    write_dicom: bool = True,
+    lesion_record: str = "sites",
+) -> SimulatedTrial:
+    """Simulate the reference trial into ``out_dir`` (module docstring for the layout).
+
+    Parameters
+    ----------
+    out_dir
+        Output folder (created).
+    n_subjects, seed
+        Cohort size and seed (:func:`.cohort.build_cohort`).
+    system
+        PET system (resolution, voxel, frame durations, noise); default :class:`PetSystem`.
+    ct_voxel_mm
+        CT (and label map) voxel size.
+    phantom_factory
+        ``(sex, voxel_mm) -> phantom``; default the dosimetry reference phantom.
+    noise
+        False gives noiseless (expected) images, for validation.
+    write_dicom
+        False skips the DICOM files (images stay in memory in ``scans``).
+    lesion_record
+        What ``study.yaml`` says about lesions (:func:`study_dict`).
+    """
+    import yaml
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    system = system or PetSystem()
+    factory = phantom_factory or _default_phantom_factory
+    cohort = build_cohort(seed, n_subjects)
+    rng = np.random.default_rng([seed, 1])
+    phantoms: dict[str, Any] = {}
+    all_scans: dict[str, list[dict[str, Any]]] = {}
+    truth: dict[str, Any] = dict(
+        seed=seed,
+        system=dict(scanner_fwhm_mm=system.scanner_fwhm_mm, voxel_mm=system.voxel_mm),
+        subjects=[],
+        lesion_scans=[],
+    )
+    label_names: dict[int, str] = {}
+    all_centres: dict[str, dict[str, tuple[float, float, float]]] = {}
+    for subject in cohort.subjects:
+        if subject.sex not in phantoms:
+            phantoms[subject.sex] = factory(subject.sex, ct_voxel_mm)
+        anatomy = subject_anatomy(
+            phantoms[subject.sex],
+            sex=subject.sex,
+            weight_kg=subject.weight_kg,
+            height_m=subject.height_m,
+            ct_voxel_mm=ct_voxel_mm,
+            frame_of_reference_uid=generate_uid(),
+        )
+        label_names.update(anatomy.organ_names)
+        centres = place_lesions(anatomy, subject.lesions, rng)
+        all_centres[subject.subject_id] = centres
+        scans, rows = _simulate_subject(
+            subject,
+            anatomy,
+            centres,
+            out,
+            system=system,
+            rng=rng,
+            noise=noise,
+            write_dicom=write_dicom,
+        )
+        _write_labels(anatomy, out / "labels" / f"{subject.subject_id}_organs.nii.gz")
+        all_scans[subject.subject_id] = scans
+        truth["lesion_scans"].extend(rows)
+        truth["subjects"].append(
+            dict(
+                subject=subject.subject_id,
+                template=subject.template,
+                sex=subject.sex,
+                weight_kg=subject.weight_kg,
+                height_m=subject.height_m,
+                injected_activity_bq=subject.injected_activity_bq,
+                her2="positive" if subject.her2_positive else "negative",
+                cold_antibody_mg=subject.cold_antibody_mg,
+                liver_condition=subject.liver_condition,
+                lesions=[
+                    dict(
+                        id=les.lesion_id,
+                        site=les.site,
+                        her2_positive=les.her2_positive,
+                        diameter_mm=les.diameter_mm,
+                        centre_lps_mm=centres.get(les.lesion_id),
+                        analysed=les.analysed,
+                        role=les.role,
+                        target_suvmax_fdg=les.target_suvmax_fdg,
+                        target_suvmax_i124={str(k): v for k, v in les.target_suvmax_i124.items()},
+                    )
+                    for les in subject.lesions
+                ],
+                scans=[
+                    dict(
+                        scan_id=sc["scan_id"],
+                        tracer=sc["tracer"],
+                        time_h=sc["time_h"],
+                        fwhm_mm=sc["fwhm_mm"],
+                        organ_true_suv=sc["organ_suv"],
+                    )
+                    for sc in scans
+                ],
+            )
+        )
+    (out / "labels").mkdir(exist_ok=True)
+    (out / "labels" / "organ_names.json").write_text(
+        json.dumps({str(k): v for k, v in sorted(label_names.items())}, indent=1)
+    )
+    csv = write_micropet_table(out / "preclinical" / "micropet_uptake.csv", seed=seed)
+    study = study_dict(cohort, all_scans, out, lesion_record=lesion_record, centres=all_centres)
+    study_path = out / "study.yaml"
+    study_path.write_text(yaml.safe_dump(study, sort_keys=False))
+    truth_path = out / "truth.json"
+    truth_path.write_text(json.dumps(truth, indent=1, default=str))
+    flat = tuple(sc for sc_list in all_scans.values() for sc in sc_list)
+    return SimulatedTrial(out, study_path, truth_path, csv, cohort, flat)
