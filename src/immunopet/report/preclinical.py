@@ -1,0 +1,90 @@
+"""Report section on the preclinical arm: %ID/g and tumour/muscle with per-time-point tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..stats import format_p, per_time_point_tests, tumour_to_muscle
+from . import figures
+from .sections import Figure, Section, Table, fmt, frame_table, missing
+
+__all__ = ["preclinical_section"]
+
+
+_PRECLINICAL_LABELS = {
+    "percent_id_per_g": "tumour uptake (%ID/g)",
+    "tumour_to_muscle": "tumour/muscle",
+}
+
+
+def _preclinical_long(pre: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
+    """Normalise the preclinical table: (per-animal long table or summaries, is_summary)."""
+    df = pre.copy()
+    if "time_h" not in df.columns and "time" in df.columns:
+        from ..study import parse_time_label_h
+
+        df["time_h"] = df["time"].map(lambda t: parse_time_label_h(str(t)))
+    if {"mean", "n"} <= set(df.columns):
+        if "metric" not in df.columns:
+            df["metric"] = "percent_id_per_g"
+        return df, True
+    if "value" not in df.columns and "percent_id_per_g" in df.columns:
+        df["value"] = df["percent_id_per_g"]
+        df["metric"] = "percent_id_per_g"
+    if "metric" not in df.columns:
+        df["metric"] = "percent_id_per_g"
+    parts = []
+    pidg = df[df["metric"] == "percent_id_per_g"]
+    if "region" in df.columns:
+        if "animal" in df.columns and pidg["region"].eq("muscle").any():
+            parts.append(tumour_to_muscle(pidg))
+        pidg = pidg[pidg["region"].astype(str).str.lower().isin(("tumour", "tumor"))]
+    parts.insert(0, pidg)
+    parts.append(df[df["metric"] != "percent_id_per_g"])
+    return pd.concat(parts, ignore_index=True), False
+
+
+def _reference_group(df: pd.DataFrame, is_summary: bool) -> str:
+    """The group the others are compared with: highest mean tumour %ID/g (specific binding)."""
+    first = df[df["metric"] == df["metric"].iloc[0]]
+    column = "mean" if is_summary else "value"
+    return str(first.groupby("group", sort=False)[column].mean().idxmax())
+
+
+def preclinical_section(pre: pd.DataFrame | None) -> Section:
+    """%ID/g and tumour/muscle by group and time, with per-time-point Student's t-tests."""
+    title = "Preclinical arm"
+    if pre is None or pre.empty:
+        return missing("preclinical", title, "preclinical")
+    df, is_summary = _preclinical_long(pre)
+    summaries, tests = [], []
+    reference = _reference_group(df, is_summary)
+    for metric, sub in df.groupby("metric", sort=False):
+        if is_summary:
+            s = sub.copy()
+            if "sd" not in s.columns:
+                s["sd"] = s["sem"] * np.sqrt(s["n"])
+        else:
+            s = (sub.groupby(["group", "time_h"], sort=False)["value"]
+                 .agg(mean="mean", sd=lambda v: v.std(ddof=1), n="count").reset_index())  # fmt: skip
+        s["metric"] = metric
+        summaries.append(s[["metric", "group", "time_h", "mean", "sd", "n"]])
+        t = per_time_point_tests(sub if not is_summary else s, reference_group=reference)
+        if not t.empty:
+            t.insert(0, "metric", metric)
+            tests.append(t)
+    summary = pd.concat(summaries, ignore_index=True)
+    sec = Section(title=title, id="preclinical")
+    sec.figures.append(Figure(figures.preclinical_figure(summary, ylabels=_PRECLINICAL_LABELS),
+                              "Mean ± SD per group and time point."))  # fmt: skip
+    sec.tables.append(frame_table(summary, "Mean ± SD per group (SD with ddof = 1)"))
+    if tests:
+        t = pd.concat(tests, ignore_index=True)
+        rows = [[r.metric, fmt(r.time_h, 0), r.group_a, r.group_b,
+                 f"{fmt(r.mean_a)} ± {fmt(r.sd_a)}", f"{fmt(r.mean_b)} ± {fmt(r.sd_b)}",
+                 fmt(r.statistic, 3), format_p(r.p_value)] for r in t.itertuples(index=False)]  # fmt: skip
+        sec.tables.append(Table(["metric", "time (h)", "group a", "group b", "a (mean ± SD)",
+                                 "b (mean ± SD)", "t", "p (two-tailed Student's t)"], rows,
+                                f"Per-time-point comparisons with {reference} (highest mean uptake)."))  # fmt: skip
+    return sec
