@@ -1,9 +1,275 @@
-"""CLI commands for the regions step (see immunopet.cli)."""
+"""CLI commands of the regions step: ``immunopet measure``, ``lesions`` and ``match``."""
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
 import typer
+from rich.console import Console
+from rich.progress import Progress
+from rich.table import Table
+
+from ..errors import ImmunopetWarning, InputError, InvalidValueError
+from ..measure import measure
+from ..regions import (
+    LabelMap,
+    LesionSet,
+    blood_pool,
+    carry_lesions,
+    fractional_occupancy,
+    label_names_from,
+    labels_on_pet_grid,
+    lesions_from_labels,
+    load_label_map,
+    match_lesions,
+    register_rigid,
+    segment_lesions,
+    to_immunopet_organs,
+)
+from ..scan import Scan
+from ..volume import Volume
+
+__all__ = ["read_lesion_mask", "register", "write_table"]
+
+console = Console()
+
+
+def write_table(df: pd.DataFrame, path: Path) -> Path:
+    """Write a table as CSV or Parquet, chosen by the suffix."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".parquet", ".pq"):
+        raise InvalidValueError(
+            "output must end in .csv or .parquet", file=path, field="-o", value=path.suffix
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".part")
+    if suffix == ".csv":
+        df.to_csv(tmp, index=False)
+    else:
+        df.to_parquet(tmp, index=False)
+    tmp.replace(path)
+    return path
+
+
+def read_lesion_mask(
+    path: Path, suv: Volume, mask_type: str = "auto", *, min_diameter_mm: float | None = None
+) -> LesionSet:
+    """A user lesion mask on the PET grid: ``binary`` (0/1 only), ``labelled`` or ``auto``."""
+    if mask_type not in ("auto", "binary", "labelled"):
+        raise InvalidValueError(
+            "mask type must be auto, binary or labelled", field="--mask-type", value=mask_type
+        )
+    lm = load_label_map(path, region_kind="lesion", warn_empty=False)
+    binary = mask_type == "binary" or (
+        mask_type == "auto" and set(np.unique(lm.array).tolist()) <= {0, 1}
+    )
+    return lesions_from_labels(
+        lm.volume, suv, binary=binary, min_diameter_mm=min_diameter_mm, file=path
+    )
+
+
+def _suv(scan: Scan, kind: str) -> Volume:
+    from ..quant import suv_volume
+
+    return suv_volume(scan, kind=kind)  # type: ignore[arg-type]
+
+
+def _organ_labels(
+    labels: Path, labels_from: str | None, pet: Volume, partial_volume: bool
+) -> tuple[LabelMap, object]:
+    """Organ label map on the PET grid (and the set to measure: nearest or fractional)."""
+    if labels_from is None:
+        lm = load_label_map(labels)
+    else:
+        names = label_names_from(labels_from)
+        is_ts = str(labels_from).lower().startswith("totalsegmentator")
+        lm = load_label_map(labels, names, warn_empty=not is_ts)
+        if is_ts:
+            lm = to_immunopet_organs(lm)
+    on_pet = labels_on_pet_grid(lm, pet)
+    to_measure = fractional_occupancy(lm, pet) if partial_volume else on_pet
+    return on_pet, to_measure
+
+
+def _print_lesions(les: LesionSet) -> None:
+    table = Table("lesion", "SUVmax", "volume (mL)", "diameter (mm)", "centroid LPS (mm)")
+    for row in les.table.itertuples():
+        table.add_row(
+            row.region,
+            f"{row.suv_max:.2f}",
+            f"{row.volume_ml:.2f}",
+            f"{row.equivalent_diameter_mm:.1f}",
+            f"({row.centroid_x_mm:.1f}, {row.centroid_y_mm:.1f}, {row.centroid_z_mm:.1f})",
+        )
+    console.print(table)
+
+
+def _stem(path: Path) -> str:
+    name = path.name
+    for suffix in (".nii.gz", ".nii", ".dcm"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)]
+    return name
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``measure``, ``lesions`` and ``match`` to ``app``."""
+
+    @app.command("measure")
+    def measure_cmd(
+        pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
+        labels: Path = typer.Option(..., "--labels", help="Organ label map (NIfTI or DICOM SEG)."),
+        output: Path = typer.Option(..., "-o", "--output", help="table.csv or table.parquet"),
+        labels_from: str | None = typer.Option(
+            None, "--labels-from", help="'totalsegmentator' or a names.json {number: name}."
+        ),
+        lesions: str | None = typer.Option(
+            None, "--lesions", help="'auto' (segment) or a lesion mask file."
+        ),
+        method: str = typer.Option(
+            "fixed:4.0", "--method", help="Lesion method for --lesions auto."
+        ),
+        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
+        mask_type: str = typer.Option("auto", "--mask-type", help="auto | binary | labelled"),
+        reference: str = typer.Option(
+            "muscle,liver,blood", "--reference", help="Reference regions for tnr_<ref>."
+        ),
+        blood_margin_mm: float = typer.Option(5.0, "--blood-margin-mm"),
+        partial_volume: bool = typer.Option(
+            False, "--partial-volume", help="Fractional occupancy (3³ sub-voxels) for organs."
+        ),
+        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+    ) -> None:
+        """Measure every organ (and lesion) of one PET scan into the tidy table."""
+        from ..io import load_scan
+
+        scan = load_scan(pet_path)
+        suv = _suv(scan, suv_kind)
+        on_pet, organs = _organ_labels(labels, labels_from, scan.pet, partial_volume)
+        sets: list[object] = [organs]
+        if "blood" not in on_pet.names.values():
+            try:
+                sets.append(blood_pool(on_pet, margin_mm=blood_margin_mm))
+            except InputError:
+                pass  # no heart/aorta label: no blood row (and no tnr_blood, with a warning)
+        if lesions:
+            if lesions.lower() == "auto":
+                les = segment_lesions(suv, method, min_diameter_mm=min_diameter_mm)
+            else:
+                les = read_lesion_mask(Path(lesions), suv, mask_type)
+            sets.append(les.labels)
+        refs = tuple(r.strip() for r in reference.split(",") if r.strip())
+        df = measure(scan, sets, references=refs, suv=suv)  # type: ignore[arg-type]
+        write_table(df, output)
+        console.print(
+            f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
+            highlight=False,
+        )
+
+    @app.command("lesions")
+    def lesions_cmd(
+        pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
+        output: Path = typer.Option(..., "-o", "--output", help="lesions.nii.gz (label map)"),
+        method: str = typer.Option(
+            "fixed:4.0", "--method", help="fixed:T | relative:F | adaptive[:F]"
+        ),
+        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
+        seed_suv: float = typer.Option(
+            2.5, "--seed-suv", help="Seed threshold (relative/adaptive)."
+        ),
+        search_mask: Path | None = typer.Option(None, "--search-mask", help="Search region mask."),
+        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+    ) -> None:
+        """Segment lesions (≥ --min-diameter-mm) on the SUV image; writes labels + a CSV table."""
+        from ..io import load_scan, write_nifti
+
+        if not output.name.lower().endswith((".nii", ".nii.gz")):
+            raise InvalidValueError(
+                "output must be a .nii or .nii.gz file", file=output, field="-o"
+            )
+        scan = load_scan(pet_path)
+        suv = _suv(scan, suv_kind)
+        mask = None
+        if search_mask is not None:
+            mask = labels_on_pet_grid(load_label_map(search_mask, warn_empty=False), suv)
+        les = segment_lesions(
+            suv, method, search_mask=mask, min_diameter_mm=min_diameter_mm, seed_suv=seed_suv
+        )
+        write_nifti(les.labels.volume.with_array(les.labels.array.astype(np.int16)), output)
+        table_path = output.with_name(_stem(output) + ".csv")
+        write_table(les.table, table_path)
+        _print_lesions(les)
+        console.print(f"{len(les)} lesion(s) → {output}, {table_path}", highlight=False)
+
+    @app.command("match")
+    def match_cmd(
+        ref_path: Path = typer.Argument(..., help="Reference PET (lesions defined on it)."),
+        other_paths: list[Path] = typer.Argument(..., help="Other PET scans of the subject."),
+        lesions: Path = typer.Option(..., "--lesions", help="Reference lesion mask."),
+        output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
+        ct: list[Path] = typer.Option(
+            [], "--ct", help="CT per scan (reference first) when the PET files carry none."
+        ),
+        method: str = typer.Option(
+            "fixed:4.0", "--method", help="Lesion method on the other scans."
+        ),
+        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
+        max_distance_mm: float = typer.Option(20.0, "--max-distance-mm"),
+        mask_type: str = typer.Option("auto", "--mask-type", help="auto | binary | labelled"),
+    ) -> None:
+        """Carry reference lesions onto other scans (rigid CT registration) and match lesions."""
+        from ..io import load_scan, load_volume, write_nifti
+
+        paths = [ref_path, *other_paths]
+        if ct and len(ct) != len(paths):
+            raise InvalidValueError(
+                f"--ct given {len(ct)} times for {len(paths)} scans: give one per scan",
+                field="--ct",
+            )
+        scans = [load_scan(p) for p in paths]
+        cts = [load_volume(c) for c in ct] if ct else [s.ct for s in scans]
+        ref_suv = _suv(scans[0], "bw")
+        ref_les = read_lesion_mask(lesions, ref_suv, mask_type)
+        output.mkdir(parents=True, exist_ok=True)
+        match_rows, reg_rows = [], []
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("registering and matching", total=len(other_paths))
+            for path, scan, other_ct in zip(other_paths, scans[1:], cts[1:], strict=True):
+                name = _stem(path)
+                suv = _suv(scan, "bw")
+                transform = None
+                if cts[0] is not None and other_ct is not None:
+                    reg = register_rigid(other_ct, cts[0])
+                    transform = reg.transform
+                    reg_rows.append({"scan": name, **reg.as_record()})
+                elif scan.pet.frame_of_reference_uid != scans[0].pet.frame_of_reference_uid:
+                    raise InputError(
+                        "no CT to register this scan to the reference: give --ct for every scan",
+                        file=path,
+                    )
+                carried = carry_lesions(ref_les, scan.pet, transform, target_suv=suv)
+                found = segment_lesions(suv, method, min_diameter_mm=min_diameter_mm)
+                m = match_lesions(carried, found, max_distance_mm=max_distance_mm)
+                carried_max = dict(zip(carried.table.region, carried.table.suv_max, strict=True))
+                found_max = dict(zip(found.table.region, found.table.suv_max, strict=True))
+                m.insert(0, "scan", name)
+                m["reference_suv_max_on_scan"] = m.reference_lesion.map(carried_max)
+                m["other_suv_max"] = m.other_lesion.map(found_max)
+                match_rows.append(m)
+                for les, suffix in ((carried, "carried_lesions"), (found, "lesions")):
+                    arr = les.labels.array.astype(np.int16)
+                    write_nifti(
+                        les.labels.volume.with_array(arr), output / f"{name}_{suffix}.nii.gz"
+                    )
+                progress.advance(task)
+        table = pd.concat(match_rows, ignore_index=True)
+        write_table(table, output / "matches.csv")
+        if reg_rows:
+            write_table(pd.DataFrame(reg_rows), output / "registration.csv")
+            for r in reg_rows:
+                if not r["ct_correlation"] >= 0.5:
+                    warnings.warn(f"{r['scan']}: poor registration", ImmunopetWarning, stacklevel=1)
+        console.print(f"{len(other_paths)} scan(s) matched → {output}", highlight=False)

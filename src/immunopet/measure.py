@@ -1,0 +1,285 @@
+"""Region statistics in one pass: SUVmax / mean / peak / SD, volume, activity, %IA, TNR.
+
+Every region of a label map is measured together in a single sweep over the
+voxels (a numba-compiled loop accumulating count, sum, sum of squares and
+maxima of every label at once, like :func:`numpy.bincount` does for one
+sum) — no Python loop over labels, and a cost independent of their number.
+
+Definitions (stated once, used everywhere)
+------------------------------------------
+* ``suv_max``, ``suv_mean``, ``suv_sd`` — of the voxel SUVs in the region;
+  SD is the population SD (ddof = 0, as PyRadiomics' first-order
+  StandardDeviation).
+* ``suv_peak`` — PERCIST 1.0 (Wahl et al., J Nucl Med 2009;50:122S–150S):
+  the highest mean SUV in a 1 cm³ sphere (radius 6.2 mm) centred on a voxel of
+  the region. The sphere holds the voxels whose centres lie within 6.2 mm of
+  the centre voxel's centre; near the image edge the mean is over the sphere
+  voxels inside the image. See :func:`suv_peak_map`.
+* ``activity_bq`` — activity in the region at the scan start:
+  Σ concentration_at_scan (Bq/mL) × voxel volume (mL).
+* ``activity_decay_corrected_bq`` — the same decay-corrected to the injection time.
+* ``percent_ia`` — 100 × ``activity_bq`` / injected activity: the fraction of the
+  administered activity *present* in the region at scan time (the quantity
+  integrated for dosimetry; MIRD Pamphlet 21 "fraction of administered activity").
+* ``percent_id_per_g`` — 100 × ``activity_decay_corrected_bq`` / (injected activity
+  × mass), mass = volume × 1 g/mL (unit tissue density assumed); decay-corrected
+  to injection like SUV, as the biodistribution literature reports it.
+* With partial-volume labels (:func:`~immunopet.regions.fractional_occupancy`),
+  ``suv_mean``, ``suv_sd``, ``volume_ml`` and activities are occupancy-weighted
+  and ``voxels`` is the summed occupancy; ``suv_max``/``suv_peak`` consider the
+  voxels at least half inside the region.
+* ``tnr_<ref>`` — for lesion rows only: lesion SUVmax / SUVmean of the reference
+  region ``<ref>`` (e.g. ``tnr_muscle``, ``tnr_liver``, ``tnr_blood``), the
+  tumour-to-normal ratio the reference study reports for muscle.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from .errors import ImmunopetError, ImmunopetWarning, InputError
+from .region_statistics import RegionStatistics, region_statistics
+from .regions.labels import LabelMap
+from .regions.partial_volume import PartialVolumeLabels
+from .scan import Scan
+from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
+from .volume import Volume
+
+__all__ = [
+    "SUV_PEAK_RADIUS_MM",
+    "TABLE_COLUMNS",
+    "RegionStatistics",
+    "measure",
+    "region_statistics",
+    "sphere_offsets",
+    "suv_peak_map",
+]
+
+#: Columns of the tidy measurement table (shared contract, see helper brief).
+TABLE_COLUMNS = (
+    "subject",
+    "scan_id",
+    "tracer",
+    "nuclide",
+    "time_h",
+    "region",
+    "region_kind",
+    "metric",
+    "value",
+    "unit",
+)
+
+
+# --- the tidy table --------------------------------------------------------------------
+def _suv_and_concentrations(
+    scan: Scan,
+    suv: Volume | None,
+    conc_scan: Volume | None,
+    conc_injection: Volume | None,
+    suv_kind: str,
+) -> tuple[Volume, np.ndarray | None, np.ndarray | None]:
+    """SUV and activity concentrations (Bq/mL) at scan / injection, via :mod:`immunopet.quant`."""
+    if suv is None or conc_scan is None or conc_injection is None:
+        from . import quant  # lazily: built in parallel, and not needed when volumes are given
+
+        if suv is None:
+            suv = quant.suv_volume(scan, kind=suv_kind)
+        try:
+            if conc_scan is None:
+                conc_scan = quant.activity_concentration_at_scan_bq_per_ml(scan)
+            if conc_injection is None:
+                conc_injection = quant.activity_concentration_at_injection_bq_per_ml(scan)
+        except ImmunopetError as exc:
+            warnings.warn(f"activity metrics left NaN: {exc}", ImmunopetWarning, stacklevel=3)
+    for vol in (conc_scan, conc_injection):
+        if vol is not None and vol.shape != suv.shape:
+            raise InputError("concentration and SUV volumes must share the PET grid")
+    return (
+        suv,
+        None if conc_scan is None else np.asarray(conc_scan.array, dtype=np.float64),
+        None if conc_injection is None else np.asarray(conc_injection.array, dtype=np.float64),
+    )
+
+
+def _region_arrays(
+    regions: LabelMap | PartialVolumeLabels, suv: Volume
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """(labels, voxel_index or None, weights or None) of a label set on the SUV grid."""
+    if isinstance(regions, PartialVolumeLabels):
+        if regions.grid.shape != suv.shape:
+            raise InputError("partial-volume labels are on another grid than the PET")
+        return regions.label, regions.voxel_index, regions.fraction
+    if regions.volume.shape != suv.shape or not regions.volume.same_grid(suv, tol_mm=1e-2):
+        raise InputError(
+            "label map is not on the PET grid: use immunopet.regions.labels_on_pet_grid first",
+            file=regions.source,
+        )
+    return regions.array, None, None
+
+
+def _take(arr: np.ndarray | None, vox_idx: np.ndarray | None) -> np.ndarray | None:
+    """Flattened values, or the values at the sparse voxel indices."""
+    if arr is None:
+        return None
+    return arr.ravel() if vox_idx is None else arr.ravel()[vox_idx]
+
+
+def measure(
+    scan: Scan,
+    regions: Volume | LabelMap | PartialVolumeLabels | Iterable[LabelMap | PartialVolumeLabels],
+    *,
+    names: Mapping[int, str] | None = None,
+    region_kind: str = "organ",
+    references: Sequence[str] = ("muscle", "liver", "blood"),
+    suv: Volume | None = None,
+    activity_at_scan_bq_per_ml: Volume | None = None,
+    activity_at_injection_bq_per_ml: Volume | None = None,
+    suv_kind: str = "bw",
+    whole_body: bool = True,
+    peak: bool = True,
+) -> pd.DataFrame:
+    """Measure every region of one scan into the tidy table.
+
+    Parameters
+    ----------
+    scan
+        The scan (its ``acquisition`` gives subject/tracer/time and injected activity).
+    regions
+        One or more label sets on the PET grid (organ, blood, lesion maps); each
+        is measured in one vectorised pass. A bare label :class:`Volume` is
+        accepted with ``names`` (``{number: name}``) and ``region_kind``.
+    names, region_kind
+        Label names and kind when ``regions`` is a bare label volume.
+    references
+        Reference regions for the lesion tumour-to-normal ratios ``tnr_<ref>``.
+    suv, activity_at_scan_bq_per_ml, activity_at_injection_bq_per_ml
+        Precomputed volumes; default computed by :mod:`immunopet.quant`.
+    suv_kind
+        ``"bw"``, ``"sul"`` or ``"bsa"`` when SUV is computed here.
+    whole_body
+        Add a ``whole_body`` row (the whole PET field of view).
+    peak
+        Compute SUVpeak (the costliest metric).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`TABLE_COLUMNS`, one row per region × metric.
+
+    Warns
+    -----
+    ImmunopetWarning
+        Empty named regions (their rows hold NaN), missing reference regions.
+    """
+    suv_vol, conc_scan, conc_inj = _suv_and_concentrations(
+        scan, suv, activity_at_scan_bq_per_ml, activity_at_injection_bq_per_ml, suv_kind
+    )
+    suv_unit = suv_vol.unit or "SUV"
+    suv_arr = np.asarray(suv_vol.array, dtype=np.float64)
+    peak_arr = suv_peak_map(suv_vol) if peak else None
+    voxel_ml = suv_vol.voxel_volume_ml
+    acq = scan.acquisition
+    injected = acq.injected_activity_bq
+    inj = float(injected) if injected else math.nan
+    time_h = scan.time_post_injection_h
+    if isinstance(regions, Volume):
+        if names is None:
+            raise InputError("a bare label volume needs names={number: name}", field="names")
+        regions = LabelMap(regions, names, region_kind)
+    if isinstance(regions, (LabelMap, PartialVolumeLabels)):
+        regions = [regions]
+    sets = list(regions)
+    if whole_body:
+        sets.append(
+            LabelMap(
+                suv_vol.with_array(np.ones(suv_vol.shape, np.uint8), "label"),
+                {1: "whole_body"},
+                "whole_body",
+            )
+        )
+
+    records: list[tuple[str, str, str, float, str]] = []
+    region_stats: dict[str, dict[str, float]] = {}
+    empty: list[str] = []
+    for rs in sets:
+        labels, vox_idx, weights = _region_arrays(rs, suv_vol)
+        n = max([0, *rs.names]) + 1
+        lab = np.asarray(labels).ravel()
+        if lab.size and int(lab.max()) >= n:
+            lab = np.where(lab < n, lab, 0)
+        st = region_statistics(
+            _take(suv_arr, vox_idx),
+            lab,
+            n,
+            weights=weights,
+            peak=_take(peak_arr, vox_idx),
+            totals=(_take(conc_scan, vox_idx), _take(conc_inj, vox_idx)),
+        )
+        act = st.extra_totals[0] * voxel_ml
+        act_dc = st.extra_totals[1] * voxel_ml
+        for number, name in rs.names.items():
+            w = st.weight[number]
+            ok = w > 0
+            if not ok:
+                empty.append(name)
+            volume_ml = w * voxel_ml
+            a = act[number] if ok else math.nan
+            a_dc = act_dc[number] if ok else math.nan
+            metrics = {
+                "suv_max": (st.maximum[number] if ok else math.nan, suv_unit),
+                "suv_mean": (st.mean[number] if ok else math.nan, suv_unit),
+                "suv_peak": (
+                    st.peak[number] if (ok and st.peak is not None) else math.nan,
+                    suv_unit,
+                ),
+                "suv_sd": (st.sd[number] if ok else math.nan, suv_unit),
+                "voxels": (st.voxels[number] if weights is None else w, "1"),
+                "volume_ml": (volume_ml, "mL"),
+                "activity_bq": (a, "Bq"),
+                "activity_decay_corrected_bq": (a_dc, "Bq"),
+                "percent_ia": (100.0 * a / inj, "%"),
+                # Unit tissue density, 1 g/mL: mass_g = volume_ml.
+                "percent_id_per_g": (100.0 * a_dc / (inj * volume_ml) if ok else math.nan, "%/g"),
+                "injected_activity_bq": (inj, "Bq"),
+            }
+            region_stats[name] = {k: float(v) for k, (v, _) in metrics.items()}
+            records.extend((name, rs.region_kind, m, float(v), u) for m, (v, u) in metrics.items())
+            if rs.region_kind == "lesion":
+                region_stats[name]["_lesion"] = 1.0
+    if empty:
+        warnings.warn(
+            f"{len(empty)} region(s) without any voxel on the PET grid, reported as NaN: "
+            + ", ".join(empty[:10]),
+            ImmunopetWarning,
+            stacklevel=2,
+        )
+    lesions = [r for r, s in region_stats.items() if "_lesion" in s]
+    if lesions:
+        missing = [ref for ref in references if ref not in region_stats]
+        if missing:
+            warnings.warn(
+                f"reference region(s) {missing} not measured: no tnr_ for them",
+                ImmunopetWarning,
+                stacklevel=2,
+            )
+        for ref in references:
+            if ref not in region_stats:
+                continue
+            ref_mean = region_stats[ref]["suv_mean"]
+            for les in lesions:
+                ratio = region_stats[les]["suv_max"] / ref_mean if ref_mean > 0 else math.nan
+                records.append((les, "lesion", f"tnr_{ref}", ratio, "1"))
+    df = pd.DataFrame.from_records(
+        records, columns=["region", "region_kind", "metric", "value", "unit"]
+    )
+    df.insert(0, "subject", scan.subject_id)
+    df.insert(1, "scan_id", scan.scan_id)
+    df.insert(2, "tracer", scan.tracer)
+    df.insert(3, "nuclide", acq.nuclide.name)
+    df.insert(4, "time_h", math.nan if time_h is None else float(time_h))
+    return df[list(TABLE_COLUMNS)]
