@@ -14,6 +14,7 @@ import warnings
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from ..errors import ImmunopetError, ImmunopetWarning
 
@@ -45,7 +46,7 @@ for _name in _COMMAND_MODULES:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
     label = "warning" if issubclass(category, ImmunopetWarning) else category.__name__
-    err_console.print(f"[yellow]{label}:[/yellow] {message}", highlight=False)
+    err_console.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -54,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except ImmunopetError as exc:
-        err_console.print(f"[red]immunopet error:[/red] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[red]immunopet error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))

@@ -1,9 +1,138 @@
-"""CLI commands for the dosimetry step (see immunopet.cli)."""
+"""CLI commands for the dosimetry step (see immunopet.cli): ``immunopet dose``."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+from ..errors import InputError, InvalidValueError, MissingFieldError
+
+
+def _read_table(path: Path):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    if path.suffix.lower() in (".parquet", ".pq"):
+        return pd.read_parquet(path)
+    return pd.read_csv(path, comment="#")
+
+
+def _load_volume(path: Path, unit: str):  # type: ignore[no-untyped-def]
+    """A CT or label map via ``immunopet.io.load_volume`` (DICOM/NIfTI), else SimpleITK."""
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    try:
+        from ..io import load_volume  # the ingest step's public API
+    except ImportError:
+        import SimpleITK as sitk
+
+        from ..volume import Volume
+
+        try:
+            return Volume.from_sitk(sitk.ReadImage(str(path)), unit)
+        except RuntimeError as exc:
+            raise InputError(f"cannot read image: {exc}", file=path) from exc
+    return load_volume(path)
+
+
+def _label_names(path: Path | None, labels_path: Path) -> dict[int, str]:
+    """Label names from a JSON ``{"1": "liver", ...}`` or a CSV ``label,name`` file."""
+    if path is None:
+        for cand in (labels_path.with_suffix(".json"), Path(str(labels_path) + ".json")):
+            if cand.exists():
+                path = cand
+                break
+    if path is None:
+        raise MissingFieldError(
+            "give --label-names (JSON {label: name} or CSV label,name) for the label map",
+            file=labels_path,
+        )
+    if path.suffix.lower() == ".json":
+        raw = json.loads(path.read_text())
+        return {int(k): str(v) for k, v in raw.items()}
+    df = _read_table(path)
+    return {int(k): str(v) for k, v in zip(df.iloc[:, 0], df.iloc[:, 1], strict=True)}
 
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to ``app``."""
+
+    @app.command("dose")
+    def dose(
+        tia: Path = typer.Argument(
+            ...,
+            help="Kinetics table (CSV/Parquet): subject, region, tiac_h (or tia_bq_h + injected_activity_bq).",
+        ),
+        nuclide: str = typer.Option(..., "--nuclide", help="Nuclide, e.g. I-124."),
+        phantom: str = typer.Option(
+            "adult", "--phantom", help="adult | adult-male | adult-female | patient."
+        ),
+        output: Path = typer.Option(
+            Path("doses.csv"), "-o", "--output", help="Tidy dose table (CSV or .parquet)."
+        ),
+        table2: Path | None = typer.Option(
+            None, "--table2", help="Write the Table-2-like summary (Markdown; .html for HTML)."
+        ),
+        ct: Path | None = typer.Option(None, "--ct", help="Patient CT (phantom patient)."),
+        labels: Path | None = typer.Option(
+            None, "--labels", help="Patient organ label map (phantom patient)."
+        ),
+        label_names: Path | None = typer.Option(
+            None, "--label-names", help="JSON/CSV label → organ name."
+        ),
+        weighting: str = typer.Option(
+            "icrp103", "--weighting", help="icrp103 | icrp60 tissue weighting factors."
+        ),
+        histories: int = typer.Option(
+            200_000, "--histories", help="Photons per source (patient phantom)."
+        ),
+    ) -> None:
+        """Organ absorbed doses and effective dose (MIRD schema) from TIACs."""
+        from ..dosimetry.organ_dose import (
+            organ_doses_table,
+            table2_html,
+            table2_markdown,
+            table2_summary,
+        )
+
+        kinetics = _read_table(tia)
+        kwargs: dict[str, object] = {"weighting": weighting}
+        if phantom == "patient":
+            if ct is None or labels is None:
+                raise InvalidValueError(
+                    "--phantom patient needs --ct and --labels", field="--phantom", value=phantom
+                )
+            kwargs.update(
+                ct=_load_volume(ct, "HU"),
+                labels=_load_volume(labels, "label"),
+                label_names=_label_names(label_names, labels),
+                n_histories=histories,
+            )
+        try:
+            doses = organ_doses_table(kinetics, nuclide, phantom, **kwargs)
+        except InputError as exc:
+            if exc.file is None:
+                exc.file = str(tia)
+            raise
+        output.parent.mkdir(parents=True, exist_ok=True)
+        if output.suffix.lower() in (".parquet", ".pq"):
+            doses.to_parquet(output, index=False)
+        else:
+            doses.to_csv(output, index=False)
+        summary = table2_summary(doses)
+        if table2 is not None:
+            table2.parent.mkdir(parents=True, exist_ok=True)
+            text = (
+                table2_html(summary)
+                if table2.suffix.lower() in (".html", ".htm")
+                else table2_markdown(summary, title=f"{nuclide} organ absorbed doses ({phantom})")
+            )
+            table2.write_text(text)
+        e = summary.loc[summary["target"] == "whole_body"]
+        if len(e):
+            typer.echo(
+                f"effective dose {e['mean'].iloc[0]:.4g} mSv/MBq ({len(set(doses['subject']))} subject(s)); wrote {output}"
+            )
