@@ -16,8 +16,12 @@ from immunopet.errors import (
 
 
 def test_message_names_file_and_field():
-    err = MissingFieldError("patient weight is missing; pass --weight-kg", file="/d/pet/1.dcm", field="PatientWeight")
-    assert str(err) == "/d/pet/1.dcm: field PatientWeight: patient weight is missing; pass --weight-kg"
+    err = MissingFieldError(
+        "patient weight is missing; pass --weight-kg", file="/d/pet/1.dcm", field="PatientWeight"
+    )
+    assert (
+        str(err) == "/d/pet/1.dcm: field PatientWeight: patient weight is missing; pass --weight-kg"
+    )
     assert isinstance(err, InputError) and isinstance(err, ImmunopetError)
 
 

@@ -68,7 +68,9 @@ def test_resample_nearest_keeps_labels_and_linear_interpolates():
     assert out.same_grid(ref)
     assert set(np.unique(out.array)) <= {0, 7}
     ramp = Volume(np.tile(np.arange(4.0), (4, 4, 1)), (2.0, 2.0, 2.0))
-    lin = ramp.resample_like(Volume(np.zeros((1, 1, 1)), (1.0, 1.0, 1.0), origin_mm=(3.0, 2.0, 2.0)))
+    lin = ramp.resample_like(
+        Volume(np.zeros((1, 1, 1)), (1.0, 1.0, 1.0), origin_mm=(3.0, 2.0, 2.0))
+    )
     assert lin.array[0, 0, 0] == pytest.approx(1.5)
 
 

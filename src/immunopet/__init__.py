@@ -9,6 +9,7 @@ module named after its domain noun (``immunopet.quant`` computes SUV,
 
 from __future__ import annotations
 
+from .dosimetry.organ_dose import organ_doses
 from .errors import (
     FitError,
     ImmunopetError,
@@ -17,7 +18,11 @@ from .errors import (
     PhysicsError,
     StudyError,
 )
+from .io import load_scan, load_volume
+from .kinetics import fit_tac
+from .measure import measure
 from .nuclides import Nuclide, decay_factor
+from .quant import suv_volume
 from .scan import Acquisition, Scan
 from .volume import Volume
 
@@ -36,4 +41,10 @@ __all__ = [
     "Volume",
     "__version__",
     "decay_factor",
+    "fit_tac",
+    "load_scan",
+    "load_volume",
+    "measure",
+    "organ_doses",
+    "suv_volume",
 ]

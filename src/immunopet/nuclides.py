@@ -244,7 +244,7 @@ class Nuclide:
         return self.name
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _nuclide_cached(canonical: str) -> Nuclide:
     return Nuclide(name=canonical, half_life_s=float(rd.Nuclide(canonical).half_life("s")))
 
@@ -292,7 +292,7 @@ class Emission:
         return float(np.sum(self.energy_mev * self.yield_per_decay))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _icrp107_record(canonical: str) -> Mapping[str, Any]:
     ref = resources.files("icrp107_database") / "icrp107" / f"{canonical}.json"
     if not ref.is_file():
@@ -324,5 +324,7 @@ def emissions(nuclide: str | Nuclide) -> dict[str, Emission]:
         if kind == "b-spectra" or not lines:
             continue
         arr = np.asarray(lines, dtype=float).reshape(-1, 2)
-        out[kind] = Emission(kind=kind, energy_mev=arr[:, 0].copy(), yield_per_decay=arr[:, 1].copy())
+        out[kind] = Emission(
+            kind=kind, energy_mev=arr[:, 0].copy(), yield_per_decay=arr[:, 1].copy()
+        )
     return out

@@ -205,7 +205,9 @@ class Volume:
             interp,
             float(default_value),
         )
-        return Volume.from_sitk(out, unit=self.unit, frame_of_reference_uid=reference.frame_of_reference_uid)
+        return Volume.from_sitk(
+            out, unit=self.unit, frame_of_reference_uid=reference.frame_of_reference_uid
+        )
 
     def __repr__(self) -> str:
         return (

@@ -55,7 +55,9 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=argv, standalone_mode=False)
     except ImmunopetError as exc:
-        err_console.print(f"[red]immunopet error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[red]immunopet error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(2)
     except (typer.Exit, SystemExit) as exc:
         code = getattr(exc, "exit_code", getattr(exc, "code", 0))
