@@ -180,3 +180,70 @@ def test_bad_inputs_exit_2_naming_the_file(tmp_path, capsys):
     _, ct_path, _, _ = _write_scan(tmp_path, "other")
     code, io_ = _run(["lesions", str(ct_path), "-o", str(tmp_path / "l.nii.gz")], capsys)
     assert code == 2 and "other_ct" in io_.err
+
+
+def test_measure_cli_writes_dicom_seg_and_sr(tmp_path, capsys):
+    """A DICOM PET: ``measure --seg --sr`` gives a SEG (organs, lesion above them, blood)
+    and a TID 1500 SR whose values equal the CSV table."""
+    import json
+
+    import pydicom
+
+    from immunopet.io.dicom_sr import read_measurement_sr
+    from immunopet.io.dicom_write import write_pet_series
+
+    grid = Volume(np.zeros((12, 14, 16)), (4.0, 4.0, 4.0), origin_mm=(-30.0, -26.0, -22.0))
+    s = np.full(grid.shape, 0.3)
+    lab = np.zeros(grid.shape, np.int16)
+    lab[2:10, 2:8, 2:9] = 3  # liver
+    lab[2:9, 3:10, 10:15] = 5  # heart (blood pool after 5 mm erosion)
+    lab[0:2, 10:14, 0:4] = 9  # muscle
+    s[lab == 3], s[lab == 5], s[lab == 9] = 2.0, 3.0, 0.8
+    s[4:7, 3:6, 4:7] = 9.0  # a 12 mm cube lesion inside the liver
+    pet_dir = tmp_path / "pet"
+    write_pet_series(
+        grid.with_array(s * _suv_to_bqml(), "BQML"),
+        _acq(),
+        pet_dir,
+        frame_of_reference_uid="1.2.826.0.1.99.7",
+    )
+    pet = io.load_scan(pet_dir).pet
+    labels = tmp_path / "organs.nii.gz"
+    io.write_nifti(pet.with_array(lab, "label"), labels)
+    names = tmp_path / "names.json"
+    names.write_text(json.dumps({"3": "liver", "5": "heart", "9": "muscle"}))
+    out, seg, sr = tmp_path / "t.csv", tmp_path / "regions_seg.dcm", tmp_path / "report_sr.dcm"
+    argv = ["measure", str(pet_dir), "--labels", str(labels), "--labels-from", str(names)]
+    argv += ["--lesions", "auto", "--min-diameter-mm", "8", "-o", str(out)]
+    code, io_ = _run([*argv, "--seg", str(seg), "--sr", str(sr)], capsys)
+    assert code == 0, io_.err
+    df = pd.read_csv(out)
+    ds = pydicom.dcmread(seg, stop_before_pixels=True)
+    segments = {str(i.SegmentLabel): str(i.SegmentDescription) for i in ds.SegmentSequence}
+    assert segments == {
+        "liver": "immunopet label 3: liver (organ)",
+        "heart": "immunopet label 5: heart (organ)",
+        "muscle": "immunopet label 9: muscle (organ)",
+        "lesion_001": "immunopet label 10: lesion_001 (lesion)",  # above the largest organ (9)
+        "blood": "immunopet label 11: blood (blood)",
+    }
+    back = read_measurement_sr(sr)
+    assert set(back.region) == set(df.region)  # every region, whole_body without a segment
+    v = df.set_index(["region", "metric"])["value"]
+    sr_v = back.set_index(["region", "metric"])["value"]
+    csv_max, sr_max = v["lesion_001", "suv_max"], sr_v["lesion_001", "suv_max"]
+    print(f"lesion SUVmax: CSV {csv_max:.10g}, SR {sr_max:.10g}")
+    assert sr_max == pytest.approx(csv_max, rel=1e-9)
+    assert sr_max == pytest.approx(9.0, rel=1e-3)  # int16 quantisation of the DICOM pixels
+    for key in sr_v.index:
+        assert sr_v[key] == pytest.approx(v[key], rel=1e-9), key
+
+
+def test_measure_cli_refuses_seg_for_nifti_pet(tmp_path, capsys):
+    pet_path, _, pet, _ = _write_scan(tmp_path)
+    labels = _write_ts_labels(tmp_path, pet)
+    argv = ["measure", str(pet_path), "--labels", str(labels), "-o", str(tmp_path / "t.csv")]
+    code, io_ = _run([*argv, "--seg", str(tmp_path / "seg.dcm")], capsys)
+    assert code == 2 and "DICOM" in io_.err and "pet.nii.gz" in io_.err
+    assert len(io_.err.strip().splitlines()) == 1
+    assert not (tmp_path / "t.csv").exists() and not (tmp_path / "seg.dcm").exists()

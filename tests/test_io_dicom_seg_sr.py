@@ -23,12 +23,13 @@ from hypothesis import strategies as st
 import immunopet
 from immunopet.errors import GeometryError, ImmunopetWarning, InputError
 from immunopet.io import load_scan
-from immunopet.io.dicom_seg import read_seg, segment_coding, write_seg
+from immunopet.io.dicom_codes import segment_coding
+from immunopet.io.dicom_seg import read_seg, write_seg
 from immunopet.io.dicom_sr import read_measurement_sr, write_measurement_sr
 from immunopet.io.dicom_write import rename_shuffled, write_pet_series
 from immunopet.measure import measure
 from immunopet.nuclides import Nuclide
-from immunopet.regions import LabelMap
+from immunopet.regions import LabelMap, labels_on_pet_grid, load_label_map
 from immunopet.scan import Acquisition
 from immunopet.volume import Volume
 
@@ -264,6 +265,39 @@ def test_overlapping_layers_keep_lesion_inside_organ(pet, tmp_path):
     np.testing.assert_array_equal(back.array, np.where(lesion > 0, lesion, organs))
     with pytest.raises(InputError, match="label 7 is used in label volumes 0 and 1"):
         write_seg([labels, labels.with_array(lesion)], NAMES, folder, tmp_path / "x.dcm")
+
+
+def test_load_label_map_restores_label_numbers_and_names(pet, seg_file):
+    """regions.load_label_map reads a write_seg SEG with labels 1, 2, 7 (segments 1…3)."""
+    _folder, scan, labels = pet
+    lm = load_label_map(seg_file)
+    assert lm.names == NAMES
+    assert sorted(lm.present_labels().tolist()) == [1, 2, 7]
+    # Own grid: the slab of slices 1…7 holding segment frames, on the PET lattice.
+    assert lm.volume.shape == (7, *scan.pet.shape[1:])
+    np.testing.assert_allclose(lm.volume.origin_mm, scan.pet.index_to_lps([0, 0, 1]), atol=1e-6)
+    assert lm.volume.frame_of_reference_uid == scan.pet.frame_of_reference_uid
+    on_pet = labels_on_pet_grid(lm, scan.pet)
+    np.testing.assert_array_equal(on_pet.array, labels.array)
+    assert on_pet.mask("lesion_7").sum() == int((np.asarray(labels.array) == 7).sum()) == 4
+
+
+def test_load_label_map_reads_overlapping_segments(pet, tmp_path):
+    """Overlapping layers (lesion inside the liver) load with the highest label winning."""
+    folder, scan, labels = pet
+    organs = np.where(np.asarray(labels.array) == 7, 0, np.asarray(labels.array))
+    lesion = np.zeros(organs.shape, np.int32)
+    lesion[2, 3:5, 2:4] = 7  # inside the liver block [1:4, 2:6, 1:6]
+    out = write_seg(
+        [labels.with_array(organs), labels.with_array(lesion)],
+        NAMES,
+        folder,
+        tmp_path / "seg.dcm",
+        kinds=KINDS,
+    )
+    lm = labels_on_pet_grid(load_label_map(out), scan.pet)
+    assert lm.names == NAMES
+    np.testing.assert_array_equal(lm.array, np.where(lesion > 0, lesion, organs))
 
 
 @pytest.mark.parametrize(

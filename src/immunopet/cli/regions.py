@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -94,6 +95,56 @@ def _organ_labels(
     return on_pet, to_measure
 
 
+def _seg_layers(
+    label_maps: Sequence[LabelMap],
+) -> tuple[list[Volume], dict[int, str], dict[int, str]]:
+    """Label layers, names and kinds for :func:`~immunopet.io.write_seg`.
+
+    The first map keeps its label numbers; each later map (lesions, blood pool) is
+    renumbered above the largest label before it. Only named labels with voxels are
+    kept (the regions :func:`~immunopet.measure.measure` reports); layers may overlap.
+    """
+    layers: list[Volume] = []
+    names: dict[int, str] = {}
+    kinds: dict[int, str] = {}
+    offset = 0
+    for lm in label_maps:
+        present = set(lm.present_labels().tolist())
+        keep = sorted(n for n in lm.names if n in present)
+        if not keep:
+            continue
+        arr = np.asarray(lm.array)
+        lut = np.zeros(int(arr.max()) + 1, dtype=np.int32)
+        for number in keep:
+            lut[number] = number + offset
+            names[number + offset] = lm.names[number]
+            kinds[number + offset] = lm.region_kind
+        layers.append(lm.volume.with_array(lut[arr], "label"))
+        offset = int(lut.max())
+    return layers, names, kinds
+
+
+def _write_dicom_regions(
+    scan: Scan,
+    pet_path: Path,
+    label_maps: Sequence[LabelMap],
+    table: pd.DataFrame,
+    seg_path: Path,
+    sr_path: Path | None,
+) -> None:
+    """Write the measured regions as a DICOM SEG and, optionally, a TID 1500 SR on it."""
+    from ..io import write_measurement_sr, write_seg
+
+    layers, names, kinds = _seg_layers(label_maps)
+    if not layers:
+        raise InputError("no labelled region on the PET grid to write to the SEG", file=seg_path)
+    write_seg(layers, names, pet_path, seg_path, kinds=kinds)
+    if sr_path is not None:
+        write_measurement_sr(
+            table, seg_path, pet_path, sr_path, subject=scan.subject_id, scan_id=scan.scan_id
+        )
+
+
 def _print_lesions(les: LesionSet) -> None:
     table = Table("lesion", "SUVmax", "volume (mL)", "diameter (mm)", "centroid LPS (mm)")
     for row in les.table.itertuples():
@@ -142,17 +193,42 @@ def register(app: typer.Typer) -> None:
             False, "--partial-volume", help="Fractional occupancy (3³ sub-voxels) for organs."
         ),
         suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+        seg: Path | None = typer.Option(
+            None, "--seg", help="Also write the regions as a DICOM SEG (DICOM PET only)."
+        ),
+        sr: Path | None = typer.Option(
+            None, "--sr", help="Also write a TID 1500 SR referencing the --seg (DICOM PET only)."
+        ),
     ) -> None:
-        """Measure every organ (and lesion) of one PET scan into the tidy table."""
-        from ..io import load_scan
+        """Measure every organ (and lesion) of one PET scan into the tidy table.
 
+        With ``--seg`` the organ labels (on the PET grid), lesions (renumbered above
+        the largest organ label) and blood pool are written as a DICOM SEG on the PET
+        series; ``--sr`` adds a TID 1500 measurement report referencing its segments.
+        """
+        from ..io import load_scan
+        from ..io.nifti import is_nifti
+
+        if (seg is not None or sr is not None) and is_nifti(pet_path):
+            raise InputError(
+                "--seg/--sr write DICOM objects that reference the PET series: "
+                "give the PET as a DICOM folder, not NIfTI",
+                file=pet_path,
+                field="--seg" if seg is not None else "--sr",
+            )
+        if sr is not None and seg is None:
+            raise InputError(
+                "--sr references the regions of a DICOM SEG: give --seg PATH too", field="--sr"
+            )
         scan = load_scan(pet_path)
         suv = _suv(scan, suv_kind)
         on_pet, organs = _organ_labels(labels, labels_from, scan.pet, partial_volume)
         sets: list[object] = [organs]
+        extra_maps: list[LabelMap] = []  # lesions, blood pool: SEG layers after the organs
         if "blood" not in on_pet.names.values():
             try:
-                sets.append(blood_pool(on_pet, margin_mm=blood_margin_mm))
+                extra_maps.append(blood_pool(on_pet, margin_mm=blood_margin_mm))
+                sets.append(extra_maps[-1])
             except InputError:
                 pass  # no heart/aorta label: no blood row (and no tnr_blood, with a warning)
         if lesions:
@@ -161,6 +237,7 @@ def register(app: typer.Typer) -> None:
             else:
                 les = read_lesion_mask(Path(lesions), suv, mask_type)
             sets.append(les.labels)
+            extra_maps.insert(0, les.labels)
         refs = tuple(r.strip() for r in reference.split(",") if r.strip())
         df = measure(scan, sets, references=refs, suv=suv)  # type: ignore[arg-type]
         write_table(df, output)
@@ -168,6 +245,11 @@ def register(app: typer.Typer) -> None:
             f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
             highlight=False,
         )
+        if seg is not None:
+            _write_dicom_regions(scan, pet_path, [on_pet, *extra_maps], df, seg, sr)
+            console.print(
+                f"DICOM SEG → {seg}" + (f", SR → {sr}" if sr is not None else ""), highlight=False
+            )
 
     @app.command("lesions")
     def lesions_cmd(

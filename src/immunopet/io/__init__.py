@@ -6,6 +6,10 @@ Public API::
     load_volume(path, *, series_uid=None) -> Volume              # CT, label map, any one series
     find_series(path) -> list[SeriesInfo]                        # what is in a folder (for `info`)
     write_nifti(volume, path, *, sidecar=None, acquisition=None)
+    write_seg(labels, names, source, out_path, *, kinds=None) -> Path   # DICOM SEG
+    read_seg(path, reference=None) -> (Volume, {label: name})
+    write_measurement_sr(table, seg_path, source, out_path, *, subject, scan_id) -> Path
+    read_measurement_sr(path) -> DataFrame                       # TID 1500 SR
 
 Overrides (study file or CLI values win over the header): ``injection_datetime``
 (datetime or ISO string), ``injected_activity_bq``, ``patient_weight_kg``,
@@ -26,6 +30,8 @@ from ..quant import check_header_half_life
 from ..scan import Acquisition, Scan
 from ..volume import Volume
 from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
+from .dicom_seg import read_seg, write_seg
+from .dicom_sr import read_measurement_sr, write_measurement_sr
 from .nifti import (
     is_nifti,
     nifti_acquisition,
@@ -42,7 +48,11 @@ __all__ = [
     "find_series",
     "load_scan",
     "load_volume",
+    "read_measurement_sr",
+    "read_seg",
+    "write_measurement_sr",
     "write_nifti",
+    "write_seg",
 ]
 
 PathLike = str | os.PathLike[str]

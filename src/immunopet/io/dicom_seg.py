@@ -3,341 +3,50 @@
 :func:`write_seg` turns an integer label :class:`~immunopet.volume.Volume` on the
 PET grid into a *binary* DICOM SEG with one segment per label present, that
 references the source PET series (same study, same frame of reference), carries
-coded segment properties (DICOM PS3.16 CID 7150 category / CID 7151, 7159 type)
-and identifies immunopet (name and version) as the algorithm;
-:func:`read_seg` reads such a file (or any SEG on the same frame of reference)
-back onto a reference PET grid.
+coded segment properties (:mod:`~immunopet.io.dicom_codes`: DICOM PS3.16 CID 7150
+category / CID 7151, 7159 type) and identifies immunopet (name and version) as the
+algorithm; :func:`read_seg` reads such a file (or any SEG) back as an integer label
+volume, on a reference PET grid or on the SEG's own grid.
 
-Coding of the segments (DICOM PS3.3 C.8.20.2 Segment Description Macro):
-
-* organs with a SNOMED CT anatomy code in :data:`ORGAN_CODES`: category
-  "Anatomical Structure" (SCT 91723000), type the organ (e.g. liver SCT 10200004);
-* lesions: category "Morphologically Abnormal Structure" (SCT 49755003), type
-  "Neoplasm" (SCT 108369006, CID 7159);
-* blood: category "Body Substance" (SCT 91720002), type "Blood" (SCT 87612001);
-* whole body: "Anatomical Structure" / "Entire body" (SCT 38266002);
-* anything else: category and type "Tissue" (SCT 85756007).
-
-The immunopet label number, region name and kind are also kept in the free-text
-Segment Description (0062,0006) as ``"immunopet label <n>: <name> (<kind>)"``,
-so that :func:`read_seg` restores the original label numbers (segment numbers
-must be 1…N in DICOM).
+DICOM numbers segments 1…N; the immunopet label number, region name and kind are
+kept in the free-text Segment Description (0062,0006)
+(:func:`~immunopet.io.dicom_codes.label_description`), so that :func:`read_seg`
+restores the original label numbers.
 """
 
 from __future__ import annotations
 
-import copy
 import os
-import re
-import tempfile
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
-from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from ..errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
 from ..volume import Volume
-from .dicom import DicomSeries, _sort_slices, discover_series
+from .dicom_codes import label_description, parse_label_description, segment_coding
+from .dicom_source import (
+    SourceInput,
+    _check_on_grid,
+    _filled_sources,
+    _software_version,
+    load_source_series,
+    save_dataset_atomically,
+)
 
 __all__ = [
-    "ORGAN_CODES",
     "SEGMENTATION_SOP_CLASS",
-    "SegmentCoding",
-    "SourceSeries",
-    "load_source_series",
     "read_seg",
-    "save_dataset_atomically",
-    "segment_coding",
     "write_seg",
 ]
 
 PathLike = str | os.PathLike[str]
-#: Source PET images: a DICOM folder / file(s), or the pydicom datasets themselves.
-SourceInput = PathLike | Sequence[PathLike] | Sequence[Dataset]
 
 SEGMENTATION_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.66.4"  # Segmentation Storage
-
-#: SNOMED CT anatomy codes of the shared immunopet organ names (DICOM PS3.16 CID 7151
-#: "Segmentation Property Types" entries, as pydicom's code dictionary spells them).
-#: Paired organs (kidneys, lungs) use the singular structure; wall / contents
-#: compartments use the organ.
-ORGAN_CODES: dict[str, Code] = {
-    "adrenals": codes.SCT.AdrenalGland,
-    "brain": codes.SCT.Brain,
-    "oesophagus": codes.SCT.Esophagus,
-    "gallbladder_wall": codes.SCT.Gallbladder,
-    "gallbladder_contents": codes.SCT.Gallbladder,
-    "gallbladder": codes.SCT.Gallbladder,
-    "left_colon": codes.SCT.Colon,
-    "right_colon": codes.SCT.Colon,
-    "rectosigmoid_colon": codes.SCT.Colon,
-    "colon": codes.SCT.Colon,
-    "small_intestine": codes.SCT.SmallIntestine,
-    "stomach_wall": codes.SCT.Stomach,
-    "stomach_contents": codes.SCT.Stomach,
-    "stomach": codes.SCT.Stomach,
-    "heart_wall": codes.SCT.Heart,
-    "heart_contents": codes.SCT.Heart,
-    "heart": codes.SCT.Heart,
-    "kidneys": codes.SCT.Kidney,
-    "kidney": codes.SCT.Kidney,
-    "liver": codes.SCT.Liver,
-    "lungs": codes.SCT.Lung,
-    "lung": codes.SCT.Lung,
-    "muscle": codes.SCT.SkeletalMuscle,
-    "pancreas": codes.SCT.Pancreas,
-    "red_marrow": codes.SCT.BoneMarrow,
-    "bone_surfaces": codes.SCT.Bone,
-    "cortical_bone": codes.SCT.Bone,
-    "trabecular_bone": codes.SCT.Bone,
-    "bone": codes.SCT.Bone,
-    "spleen": codes.SCT.Spleen,
-    "thyroid": codes.SCT.Thyroid,
-    "thymus": codes.SCT.Thymus,
-    "testes": codes.SCT.Testis,
-    "ovaries": codes.SCT.Ovary,
-    "uterus": codes.SCT.Uterus,
-    "breasts": codes.SCT.Breast,
-    "skin": codes.SCT.Skin,
-    "urinary_bladder_wall": codes.SCT.Bladder,
-    "urinary_bladder_contents": codes.SCT.Bladder,
-    "urinary_bladder": codes.SCT.Bladder,
-    "salivary_glands": codes.SCT.SalivaryGland,
-    "aorta": codes.SCT.Aorta,
-    "total_body": codes.SCT.EntireBody,
-    "whole_body": codes.SCT.EntireBody,
-}
-
-_LABEL_TEXT = re.compile(r"immunopet label (\d+): (.*) \((\w+)\)$")
-# Type 2 patient / study attributes highdicom copies from the source images; synthetic
-# or anonymised series may lack them, and DICOM allows them empty (PS3.3 C.7.1.1, C.7.2.1).
-_TYPE2_EMPTY = (
-    "PatientName",
-    "PatientID",
-    "PatientBirthDate",
-    "PatientSex",
-    "StudyID",
-    "StudyDate",
-    "StudyTime",
-    "AccessionNumber",
-    "ReferringPhysicianName",
-)
-
-
-@dataclass(frozen=True)
-class SegmentCoding:
-    """The coded properties of one segment (DICOM Segment Description Macro).
-
-    Attributes
-    ----------
-    kind
-        immunopet region kind (``organ``, ``lesion``, ``blood``, ``background``, ``whole_body``).
-    category
-        Segmented Property Category (CID 7150).
-    property_type
-        Segmented Property Type (CID 7151 anatomy, CID 7159 abnormal structures).
-    anatomy
-        The organ's anatomy code when known (used as SR finding site), else None.
-    """
-
-    kind: str
-    category: Code
-    property_type: Code
-    anatomy: Code | None
-
-
-def _infer_kind(name: str) -> str:
-    low = name.lower()
-    if low in ("whole_body", "total_body"):
-        return "whole_body"
-    if low.startswith(("lesion", "tumor", "tumour", "metastasis", "node_")):
-        return "lesion"
-    if low == "blood" or low.startswith("blood"):
-        return "blood"
-    if low in ("background", "remainder"):
-        return "background"
-    return "organ"
-
-
-def segment_coding(name: str, kind: str | None = None) -> SegmentCoding:
-    """Coded category and type of a region (module docstring lists the rules).
-
-    Parameters
-    ----------
-    name
-        immunopet region name (shared snake_case organ names, ``lesion_3``…).
-    kind
-        Region kind; default guessed from the name (``lesion*`` → lesion, ``blood*`` →
-        blood, ``whole_body`` → whole_body, else organ).
-    """
-    kind = kind or _infer_kind(name)
-    if kind == "lesion":
-        return SegmentCoding(
-            kind, codes.cid7150.MorphologicallyAbnormalStructure, codes.SCT.Neoplasm, None
-        )
-    if kind == "blood":
-        return SegmentCoding(kind, codes.cid7150.BodySubstance, codes.SCT.Blood, None)
-    if kind == "whole_body":
-        return SegmentCoding(
-            kind, codes.cid7150.AnatomicalStructure, codes.SCT.EntireBody, codes.SCT.EntireBody
-        )
-    organ = ORGAN_CODES.get(name.lower())
-    if organ is not None:
-        return SegmentCoding(kind, codes.cid7150.AnatomicalStructure, organ, organ)
-    return SegmentCoding(kind, codes.cid7150.Tissue, codes.SCT.Tissue, None)
-
-
-# --- source PET series ------------------------------------------------------------------
-@dataclass(frozen=True)
-class SourceSeries:
-    """The PET series a SEG / SR refers to: sorted header datasets and their grid."""
-
-    series: DicomSeries
-
-    @property
-    def datasets(self) -> list[Dataset]:
-        """Header datasets sorted along the slice normal (increasing)."""
-        return list(self.series.headers)
-
-    @property
-    def source(self) -> str:
-        return self.series.source
-
-    def grid(self) -> Volume:
-        """An empty (uint8) Volume on the series grid, for geometry comparisons."""
-        shape, spacing, origin, direction = self.series.geometry()
-        return Volume(
-            np.zeros(shape, np.uint8),
-            spacing,
-            origin,
-            direction,
-            unit="label",
-            frame_of_reference_uid=self.series.frame_of_reference_uid,
-        )
-
-
-def load_source_series(
-    source: SourceInput, *, series_uid: str | None = None, modality: str = "PT"
-) -> SourceSeries:
-    """Find the source image series (PET by default) among files or datasets.
-
-    Parameters
-    ----------
-    source
-        DICOM folder (searched recursively), file(s), or a sequence of pydicom datasets
-        (header-only reads are enough).
-    series_uid
-        SeriesInstanceUID to pick when several series of ``modality`` are present.
-    modality
-        Modality of the series wanted (``"PT"``).
-
-    Raises
-    ------
-    InputError
-        No or several matching series.
-    """
-    items = list(source) if isinstance(source, Sequence) and not isinstance(source, str) else []
-    if items and all(isinstance(d, Dataset) for d in items):
-        groups: dict[str, list[tuple[Path, Dataset]]] = {}
-        for i, ds in enumerate(items):
-            if "SeriesInstanceUID" not in ds:
-                raise InputError(
-                    f"source dataset {i} has no SeriesInstanceUID", field="SeriesInstanceUID"
-                )
-            path = Path(str(getattr(ds, "filename", None) or f"<dataset {i}>"))
-            groups.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
-        found = []
-        for uid, members in groups.items():
-            files, headers = _sort_slices(members)
-            found.append(DicomSeries(uid, str(headers[0].get("Modality") or ""), files, headers))
-        where = "the datasets given"
-    else:
-        found = discover_series(source)  # type: ignore[arg-type]
-        where = str(source if isinstance(source, (str, os.PathLike)) else items[0])
-    if series_uid is not None:
-        found = [s for s in found if s.uid == series_uid]
-    matching = [s for s in found if s.modality == modality]
-    if len(matching) != 1:
-        what = f"no {modality} series" if not matching else f"{len(matching)} {modality} series"
-        raise InputError(
-            f"{what} found for the SEG/SR source; pass series_uid to choose one",
-            file=where,
-            field="SeriesInstanceUID",
-            value=series_uid,
-        )
-    return SourceSeries(matching[0])
-
-
-def _check_on_grid(labels: Volume, src: SourceSeries) -> None:
-    grid = src.grid()
-    problems = []
-    if labels.shape != grid.shape:
-        problems.append(f"shape {labels.shape} vs {grid.shape}")
-    else:
-        if not np.allclose(labels.spacing_mm, grid.spacing_mm, atol=1e-2):
-            problems.append(f"spacing {labels.spacing_mm} vs {grid.spacing_mm} mm")
-        if not np.allclose(labels.origin_mm, grid.origin_mm, atol=1e-2):
-            problems.append(f"origin {labels.origin_mm} vs {grid.origin_mm} mm")
-        if not np.allclose(labels.direction, grid.direction, atol=1e-4):
-            problems.append("direction cosines differ")
-    if problems:
-        raise GeometryError(
-            "the label volume is not on the grid of the source PET series ("
-            + "; ".join(problems)
-            + "): resample it with immunopet.regions.labels_on_pet_grid first",
-            file=src.source,
-            field="ImagePositionPatient",
-        )
-    for_uid = src.series.frame_of_reference_uid
-    if labels.frame_of_reference_uid and for_uid and labels.frame_of_reference_uid != for_uid:
-        raise GeometryError(
-            "the label volume belongs to another frame of reference than the PET series",
-            file=src.source,
-            field="FrameOfReferenceUID",
-            value=labels.frame_of_reference_uid,
-        )
-
-
-def _filled_sources(datasets: Sequence[Dataset]) -> list[Dataset]:
-    """Copies of the source headers with absent Type 2 patient/study attributes set empty."""
-    out = []
-    for ds in datasets:
-        ds = copy.deepcopy(ds)
-        for keyword in _TYPE2_EMPTY:
-            if keyword not in ds:
-                setattr(ds, keyword, "")
-        out.append(ds)
-    return out
-
-
-def save_dataset_atomically(ds: Dataset, out_path: PathLike) -> Path:
-    """Write ``ds`` to ``out_path`` through a temporary file and :func:`os.replace`.
-
-    A reader never sees a half-written file, and a failed write leaves no debris.
-    """
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".part", dir=out.parent)
-    os.close(fd)
-    try:
-        ds.save_as(tmp_name, enforce_file_format=True)
-        os.replace(tmp_name, out)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
-    return out
-
-
-def _software_version() -> str:
-    from .. import __version__
-
-    return str(__version__)
 
 
 # --- writing -----------------------------------------------------------------------------
@@ -491,7 +200,7 @@ def write_seg(
             tracking_uid=generate_uid(),
             tracking_id=name[:64],
         )
-        desc.SegmentDescription = f"immunopet label {label}: {name} ({coding.kind})"
+        desc.SegmentDescription = label_description(label, name, coding.kind)
         descriptions.append(desc)
         lut[label] = seg_number
     pixels = _segment_pixels(arrays, lut, len(present))
@@ -519,14 +228,28 @@ def write_seg(
 
 
 # --- reading -----------------------------------------------------------------------------
+def _open_seg(path: Path) -> Dataset:
+    """The SEG as a :class:`highdicom.seg.Segmentation` (InputError when not one)."""
+    import highdicom as hd
+
+    if not path.exists():
+        raise InputError("DICOM SEG file not found", file=path)
+    try:
+        return hd.seg.segread(str(path))
+    except Exception as exc:  # pydicom/highdicom raise many types for bad files
+        raise InputError(
+            f"not a readable DICOM Segmentation ({type(exc).__name__}: {exc})", file=path
+        ) from None
+
+
 def _segment_labels(seg: Dataset) -> tuple[dict[int, int], dict[int, str]]:
     """({segment_number: immunopet label}, {label: name}) from the Segment Sequence."""
     to_label: dict[int, int] = {}
     names: dict[int, str] = {}
     for item in seg.SegmentSequence:
         number = int(item.SegmentNumber)
-        match = _LABEL_TEXT.match(str(item.get("SegmentDescription") or ""))
-        label = int(match.group(1)) if match else number
+        parsed = parse_label_description(str(item.get("SegmentDescription") or ""))
+        label = parsed[0] if parsed else number
         to_label[number] = label
         names[label] = str(item.get("SegmentLabel") or f"label_{label}")
     if len(set(to_label.values())) != len(to_label):  # inconsistent texts: use segment numbers
@@ -538,8 +261,44 @@ def _segment_labels(seg: Dataset) -> tuple[dict[int, int], dict[int, str]]:
     return to_label, names
 
 
-def _frames_on_grid(seg: Dataset, reference: Volume) -> np.ndarray | None:
-    """Slice index of every frame when the SEG frames are exactly reference slices, else None."""
+def _own_grid(seg: Dataset, path: Path) -> Volume:
+    """An empty label volume on the SEG's own grid (right-handed: slices along the normal).
+
+    The grid spans the frames present (highdicom's volume geometry of the frame
+    positions); empty slices between them are allowed.
+    """
+    try:
+        geometry = seg.get_volume_geometry(allow_missing_positions=True)
+    except Exception:  # highdicom raises several types for odd frame stacks
+        geometry = None
+    if geometry is None:
+        raise InputError("the SEG frames do not form a regularly spaced 3-D volume", file=path)
+    aff = np.asarray(geometry.affine, dtype=float)  # (axis0, axis1, axis2, 1) → LPS mm
+    shape = tuple(int(n) for n in geometry.spatial_shape)
+    cols = aff[:3, [2, 1, 0]]  # Volume index (i, j, k) = (axis2, axis1, axis0)
+    origin = aff[:3, 3]
+    if np.linalg.det(cols) < 0:
+        # Frames stored head-to-feet: count the slices the other way round.
+        origin = origin + cols[:, 2] * (shape[0] - 1)
+        cols[:, 2] = -cols[:, 2]
+    spacing = np.linalg.norm(cols, axis=0)
+    if not np.all(spacing > 0):
+        raise InputError("the SEG has no usable slice spacing", file=path, value=tuple(spacing))
+    return Volume(
+        np.zeros(shape, np.int32),
+        tuple(spacing),
+        tuple(origin),
+        tuple((cols / spacing).ravel()),
+        unit="label",
+        frame_of_reference_uid=str(seg.get("FrameOfReferenceUID") or "") or None,
+    )
+
+
+def _frames_on_grid(seg: Dataset, grid: Volume, tol_voxel: float = 1e-2) -> np.ndarray | None:
+    """Slice index of every frame when the SEG frames are slices of ``grid``, else None.
+
+    A frame counts as a slice when its position lies within ``tol_voxel`` voxels of one.
+    """
     shared = seg.SharedFunctionalGroupsSequence[0]
     try:
         iop = [float(v) for v in shared.PlaneOrientationSequence[0].ImageOrientationPatient]
@@ -552,39 +311,74 @@ def _frames_on_grid(seg: Dataset, reference: Volume) -> np.ndarray | None:
         )
     except (AttributeError, IndexError):
         return None
-    dmat = reference.direction_matrix
-    if (int(seg.Rows), int(seg.Columns)) != reference.shape[1:]:
+    dmat = grid.direction_matrix
+    if (int(seg.Rows), int(seg.Columns)) != grid.shape[1:]:
         return None
     if not np.allclose(iop, [*dmat[:, 0], *dmat[:, 1]], atol=1e-4):
         return None
-    if not np.allclose(spacing, [reference.spacing_mm[1], reference.spacing_mm[0]], atol=1e-3):
+    if not np.allclose(spacing, [grid.spacing_mm[1], grid.spacing_mm[0]], atol=1e-3):
         return None
-    ijk = reference.lps_to_index(positions)
+    ijk = grid.lps_to_index(positions)
     k = np.rint(ijk[:, 2])
     if (
-        np.abs(ijk[:, :2]).max(initial=0) > 1e-2
-        or np.abs(ijk[:, 2] - k).max(initial=0) > 1e-2
+        np.abs(ijk[:, :2]).max(initial=0) > tol_voxel
+        or np.abs(ijk[:, 2] - k).max(initial=0) > tol_voxel
         or k.min(initial=0) < 0
-        or k.max(initial=0) >= reference.shape[0]
+        or k.max(initial=0) >= grid.shape[0]
     ):
         return None
     return k.astype(int)
 
 
-def read_seg(path: PathLike, reference: Volume) -> tuple[Volume, dict[int, str]]:
-    """Read a DICOM SEG as an integer label volume on the ``reference`` (PET) grid.
+def _place_frames(
+    seg: Dataset, grid: Volume, slices: np.ndarray, to_label: dict[int, int]
+) -> Volume:
+    """Labels on ``grid`` from the SEG frames (frame i is slice ``slices[i]``).
+
+    Frames are painted in segment-number order, so the highest segment number wins
+    where segments overlap; fractional segments count where ≥ 50 %.
+    """
+    pixels = np.asarray(seg.pixel_array)
+    if pixels.ndim == 2:
+        pixels = pixels[None]
+    fractional = str(seg.SegmentationType) == "FRACTIONAL"
+    max_value = float(seg.get("MaximumFractionalValue") or 1.0)
+    shared = seg.SharedFunctionalGroupsSequence[0]
+    numbers = [
+        # A single-segment SEG may keep the segment identification in the shared group.
+        int(
+            (fg if "SegmentIdentificationSequence" in fg else shared)
+            .SegmentIdentificationSequence[0]
+            .ReferencedSegmentNumber
+        )
+        for fg in seg.PerFrameFunctionalGroupsSequence
+    ]
+    out = np.zeros(grid.shape, dtype=np.int32)
+    for frame, (k, number) in sorted(
+        enumerate(zip(slices, numbers, strict=True)), key=lambda t: t[1][1]
+    ):
+        inside = pixels[frame] * 2 >= max_value if fractional else pixels[frame] > 0
+        out[k][inside] = to_label[number]
+    return grid.with_array(out, "label")
+
+
+def read_seg(path: PathLike, reference: Volume | None = None) -> tuple[Volume, dict[int, str]]:
+    """Read a DICOM SEG as an integer label volume, on ``reference``'s grid or its own.
 
     Frames that lie exactly on reference slices are placed directly (pixel-exact);
-    any other geometry is rebuilt as a 3-D volume by highdicom and resampled onto
-    the reference grid with nearest-neighbour interpolation. Where segments overlap
-    the highest segment number wins. Fractional segments count where ≥ 50 %.
+    any other geometry is first rebuilt on the SEG's own grid (the regularly spaced
+    stack of its frames), then resampled onto the reference grid with
+    nearest-neighbour interpolation. Where segments overlap the highest segment
+    number wins. Fractional segments count where ≥ 50 %.
 
     Parameters
     ----------
     path
         The SEG file.
     reference
-        The grid to return the labels on (normally the PET volume).
+        The grid to return the labels on (normally the PET volume); None: the SEG's
+        own grid (right-handed, spanning the frames present), with the SEG's
+        frame of reference.
 
     Returns
     -------
@@ -595,23 +389,15 @@ def read_seg(path: PathLike, reference: Volume) -> tuple[Volume, dict[int, str]]
     Raises
     ------
     InputError
-        Not a readable DICOM SEG.
+        Not a readable DICOM SEG, or frames that do not form a 3-D volume.
     GeometryError
         The SEG's frame of reference differs from the reference's.
     """
-    import highdicom as hd
-
     p = Path(path)
-    if not p.exists():
-        raise InputError("DICOM SEG file not found", file=p)
-    try:
-        seg = hd.seg.segread(str(p))
-    except Exception as exc:  # pydicom/highdicom raise many types for bad files
-        raise InputError(
-            f"not a readable DICOM Segmentation ({type(exc).__name__}: {exc})", file=p
-        ) from None
+    seg = _open_seg(p)
     for_uid = str(seg.get("FrameOfReferenceUID") or "") or None
-    if reference.frame_of_reference_uid and for_uid and for_uid != reference.frame_of_reference_uid:
+    ref_uid = None if reference is None else reference.frame_of_reference_uid
+    if ref_uid and for_uid and for_uid != ref_uid:
         raise GeometryError(
             "the SEG belongs to another frame of reference than the reference image",
             file=p,
@@ -619,51 +405,17 @@ def read_seg(path: PathLike, reference: Volume) -> tuple[Volume, dict[int, str]]
             value=for_uid,
         )
     to_label, names = _segment_labels(seg)
-    out = np.zeros(reference.shape, dtype=np.int32)
-    slices = _frames_on_grid(seg, reference)
-    if slices is not None:
-        pixels = np.asarray(seg.pixel_array)
-        if pixels.ndim == 2:
-            pixels = pixels[None]
-        fractional = str(seg.SegmentationType) == "FRACTIONAL"
-        max_value = float(seg.get("MaximumFractionalValue") or 1.0)
-        shared = seg.SharedFunctionalGroupsSequence[0]
-        numbers = [
-            # A single-segment SEG may keep the segment identification in the shared group.
-            int(
-                (fg if "SegmentIdentificationSequence" in fg else shared)
-                .SegmentIdentificationSequence[0]
-                .ReferencedSegmentNumber
-            )
-            for fg in seg.PerFrameFunctionalGroupsSequence
-        ]
-        for frame, (k, number) in sorted(
-            enumerate(zip(slices, numbers, strict=True)), key=lambda t: t[1][1]
-        ):
-            inside = pixels[frame] * 2 >= max_value if fractional else pixels[frame] > 0
-            out[k][inside] = to_label[number]
-        return reference.with_array(out, "label"), names
-    try:
-        hvol = seg.get_volume(combine_segments=True, relabel=False, skip_overlap_checks=True)
-    except Exception as exc:  # highdicom raises ValueError / RuntimeError for odd stacks
-        raise InputError(
-            f"cannot rebuild the SEG as a 3-D volume ({type(exc).__name__}: {exc})", file=p
-        ) from None
-    arr = np.asarray(hvol.array).astype(np.int32)
-    lut = np.zeros(max(to_label, default=0) + 1, dtype=np.int32)
-    for number, label in to_label.items():
-        lut[number] = label
-    arr = lut[np.clip(arr, 0, len(lut) - 1)]
-    aff = np.asarray(hvol.affine, dtype=float)  # (axis0, axis1, axis2, 1) → LPS mm
-    cols = aff[:3, [2, 1, 0]]  # Volume index (i, j, k) = (axis2, axis1, axis0)
-    spacing = np.linalg.norm(cols, axis=0)
-    vol = Volume(
-        np.ascontiguousarray(arr),
-        tuple(spacing),
-        tuple(aff[:3, 3]),
-        tuple((cols / spacing).ravel()),
-        unit="label",
-        frame_of_reference_uid=for_uid,
-    )
-    moved = vol.resample_like(reference, interpolator="nearest")
+    if reference is not None:
+        slices = _frames_on_grid(seg, reference)
+        if slices is not None:
+            return _place_frames(seg, reference, slices, to_label), names
+    own = _own_grid(seg, p)
+    # highdicom accepts frame spacings regular to 1 %: place frames on the nearest slice.
+    slices = _frames_on_grid(seg, own, tol_voxel=0.25)
+    if slices is None:
+        raise InputError("cannot place the SEG frames on a 3-D grid", file=p)
+    labels = _place_frames(seg, own, slices, to_label)
+    if reference is None:
+        return labels, names
+    moved = labels.resample_like(reference, interpolator="nearest")
     return reference.with_array(np.asarray(moved.array, dtype=np.int32), "label"), names

@@ -47,14 +47,14 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from ..errors import ImmunopetWarning, InputError, UnsupportedDataError
-from .dicom_seg import (
-    SEGMENTATION_SOP_CLASS,
+from .dicom_codes import segment_coding
+from .dicom_seg import SEGMENTATION_SOP_CLASS
+from .dicom_source import (
     SourceInput,
     _filled_sources,
     _software_version,
     load_source_series,
     save_dataset_atomically,
-    segment_coding,
 )
 
 __all__ = ["SR_METRICS", "read_measurement_sr", "write_measurement_sr"]

@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
+from ..io.dicom_seg import read_seg
 from ..volume import Volume
 from .totalsegmentator import TOTALSEGMENTATOR_TO_IMMUNOPET, TOTALSEGMENTATOR_V2_TOTAL
 
@@ -136,39 +137,6 @@ def _read_nifti(path: Path) -> Volume:
     )
 
 
-def _read_seg(path: Path) -> tuple[Volume, dict[int, str]]:
-    import highdicom as hd
-
-    try:
-        seg = hd.seg.segread(str(path))
-        hvol = seg.get_volume(combine_segments=True, relabel=False)
-    except Exception as exc:  # highdicom/pydicom errors vary by version
-        raise InputError(
-            f"cannot read DICOM SEG as a 3-D label volume ({exc})", file=path
-        ) from None
-    names = {
-        int(n): str(seg.get_segment_description(n).segment_label) for n in seg.get_segment_numbers()
-    }
-    arr = np.asarray(hvol.array)
-    aff = np.asarray(hvol.affine, dtype=float)  # (axis0, axis1, axis2, 1) → LPS mm
-    cols = aff[:3, [2, 1, 0]]  # immunopet index (i, j, k) = (axis2, axis1, axis0)
-    if np.linalg.det(cols) < 0:
-        # Frames stored head-to-feet: flip the slice axis for a right-handed grid.
-        arr = arr[::-1]
-        aff[:3, 3] = aff[:3, 3] + aff[:3, 0] * (arr.shape[0] - 1)
-        cols[:, 2] = -cols[:, 2]
-    spacing = np.linalg.norm(cols, axis=0)
-    vol = Volume(
-        array=np.ascontiguousarray(arr),
-        spacing_mm=tuple(spacing),
-        origin_mm=tuple(aff[:3, 3]),
-        direction=tuple((cols / spacing).ravel()),
-        unit="label",
-        frame_of_reference_uid=str(seg.FrameOfReferenceUID),
-    )
-    return vol, names
-
-
 def load_label_map(
     path: str | PathLike[str],
     names: Mapping[int, str] | None = None,
@@ -184,7 +152,11 @@ def load_label_map(
         The file.
     names
         ``{number: name}``; default: the SEG segment labels, or ``label_<n>``
-        for every label present in a NIfTI file.
+        for every label present in a NIfTI file. A SEG written by
+        :func:`~immunopet.io.dicom_seg.write_seg` gives back its original label
+        numbers (else the segment numbers), on the SEG's own grid
+        (:func:`~immunopet.io.dicom_seg.read_seg`); overlapping segments are
+        flattened, the highest label winning.
     region_kind
         Kind of the regions (``"organ"`` for organ maps, ``"lesion"`` …).
     warn_empty
@@ -209,7 +181,7 @@ def load_label_map(
     if low.endswith((".nii", ".nii.gz")):
         vol, file_names = _read_nifti(p), None
     else:
-        vol, file_names = _read_seg(p)
+        vol, file_names = read_seg(p)
     arr = vol.array
     if not np.issubdtype(arr.dtype, np.integer):
         if not np.all(np.mod(arr, 1) == 0):
