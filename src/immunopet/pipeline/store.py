@@ -1,0 +1,199 @@
+"""The task-output store: content keys, atomic writes and output codecs.
+
+A task's key is the SHA-256 of everything that can change its output
+(:func:`task_key`): the function's qualified name, the immunopet version, the
+canonicalised options, a fingerprint of each input file and the keys of the
+upstream tasks. Its output lives at ``OUT/.cache/<step>/<key>.<ext>`` and is
+written atomically (:func:`atomic_write`): a temporary file in the same folder,
+``fsync``, then :func:`os.replace`. So a file that exists is complete, a rerun
+skips it, and a killed run resumes where it stopped.
+
+Outputs by type: a :class:`pandas.DataFrame` → Parquet, a JSON-able ``dict`` /
+``list`` → JSON, a :class:`Bundle` (arrays + table + metadata, e.g. a lesion
+mask and its lesion table) → ``.npz``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "Bundle",
+    "atomic_write",
+    "atomic_write_bytes",
+    "canonical_json",
+    "find_output",
+    "fingerprint",
+    "read_output",
+    "task_key",
+    "write_output",
+]
+
+#: Files up to this size are fingerprinted by content, larger ones by (size, mtime_ns).
+CONTENT_HASH_MAX_BYTES = 1 << 20
+OUTPUT_SUFFIXES = (".parquet", ".json", ".npz")
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A task output made of named arrays, an optional table and JSON metadata."""
+
+    arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
+    table: pd.DataFrame | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, (datetime, date)):
+        return obj.isoformat()
+    if isinstance(obj, Path):
+        return str(obj)
+    if isinstance(obj, (np.integer, np.floating)):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj)
+    if hasattr(obj, "model_dump"):
+        return obj.model_dump(mode="json")
+    raise TypeError(f"cannot canonicalise {type(obj).__name__} for a task key")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys and no whitespace: equal options give equal text."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=_default)
+
+
+def _file_fingerprint(path: Path, root: Path | None = None, *, content: bool = True) -> list[Any]:
+    st = path.stat()
+    name = str(path.relative_to(root)) if root is not None else str(path)
+    if content and st.st_size <= CONTENT_HASH_MAX_BYTES:
+        return [name, st.st_size, "sha256:" + hashlib.sha256(path.read_bytes()).hexdigest()]
+    return [name, st.st_size, st.st_mtime_ns]
+
+
+def fingerprint(path: str | Path) -> list[Any]:
+    """A cheap identity of a file or folder (e.g. a DICOM series).
+
+    A single small file (≤ 1 MiB: label-name JSON, CSV) by its content hash; a
+    larger file by (size, mtime_ns); a folder by the (relative path, size,
+    mtime_ns) of every file below it — never reading hundreds of DICOM slices.
+    A path that does not exist fingerprints as ``[path, "missing"]`` (the task
+    will fail and say so).
+    """
+    p = Path(path).resolve()
+    if p.is_dir():
+        files = sorted(q for q in p.rglob("*") if q.is_file())
+        return [str(p), [_file_fingerprint(q, p, content=False) for q in files]]
+    if p.is_file():
+        return _file_fingerprint(p)
+    return [str(p), "missing"]
+
+
+def task_key(
+    func: Callable[..., Any],
+    options: Mapping[str, Any],
+    inputs: tuple[str, ...],
+    upstream_keys: Mapping[str, str],
+    version: str,
+) -> str:
+    """SHA-256 of function, version, options, input fingerprints and upstream keys."""
+    payload = {
+        "func": f"{func.__module__}.{func.__qualname__}",
+        "version": version,
+        "options": options,
+        "inputs": [fingerprint(p) for p in inputs],
+        "upstream": dict(sorted(upstream_keys.items())),
+    }
+    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], None]) -> Path:
+    """Write a file atomically: ``write(fh)`` into a temp file beside it, then rename.
+
+    A crash (or SIGKILL) at any moment leaves either the old file or the new
+    complete one, never a partial file; the temp file is removed on error.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_write`)."""
+    return atomic_write(path, lambda fh: fh.write(data))
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def write_output(stem: str | Path, value: Any) -> Path:
+    """Store a task output at ``stem`` + the suffix its type calls for; returns the path."""
+    stem = Path(stem)
+    if isinstance(value, pd.DataFrame):
+        return atomic_write_bytes(stem.with_suffix(".parquet"), _parquet_bytes(value))
+    if isinstance(value, Bundle):
+        arrays = {k: np.asarray(v) for k, v in value.arrays.items()}
+        if any(k.startswith("__") for k in arrays):
+            raise ValueError("Bundle array names may not start with '__'")
+        arrays["__meta__"] = np.frombuffer(canonical_json(dict(value.meta)).encode(), np.uint8)
+        if value.table is not None:
+            arrays["__table__"] = np.frombuffer(_parquet_bytes(value.table), np.uint8)
+        return atomic_write(stem.with_suffix(".npz"), lambda fh: np.savez_compressed(fh, **arrays))
+    if isinstance(value, (dict, list)) or value is None:
+        return atomic_write_bytes(stem.with_suffix(".json"), canonical_json(value).encode())
+    raise TypeError(
+        f"a task returned {type(value).__name__}; return a DataFrame, a dict/list or a Bundle"
+    )
+
+
+def read_output(path: str | Path) -> Any:
+    """Load a stored task output (the inverse of :func:`write_output`)."""
+    path = Path(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    if path.suffix == ".json":
+        return json.loads(path.read_text(encoding="utf-8"))
+    if path.suffix == ".npz":
+        with np.load(path, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("__meta__").tobytes().decode())
+        table = arrays.pop("__table__", None)
+        df = None if table is None else pd.read_parquet(io.BytesIO(table.tobytes()))
+        return Bundle(arrays=arrays, table=df, meta=meta)
+    raise ValueError(f"{path}: not a task output")
+
+
+def find_output(stem: str | Path) -> Path | None:
+    """The complete stored output for ``stem`` (any suffix), or ``None``."""
+    stem = Path(stem)
+    for suffix in OUTPUT_SUFFIXES:
+        p = stem.with_suffix(suffix)
+        if p.is_file():
+            return p
+    return None
