@@ -261,22 +261,6 @@ def test_bad_injection_datetime_option(tmp_path, capsys):
     assert code == 2 and "injection_datetime" in err
 
 
-def test_demo_end_to_end(tmp_path, capsys):
-    from immunopet.cli.demo import DEMO_SUV
-
-    code, out, err = run(["demo", "-o", tmp_path, "--seed", "3"], capsys)
-    assert code == 0, err
-    assert len(list((tmp_path / "suv").glob("*.nii.gz"))) == 3
-    # Tumour SUVmean at 48 h from the Philips-convention DICOM matches the prescribed truth.
-    from immunopet.cli.demo import make_phantom
-
-    truth = make_phantom()
-    img = nib.load(str(tmp_path / "suv" / "scan_48h_suvbw.nii.gz"))
-    suv = np.transpose(img.get_fdata(), (2, 1, 0))
-    assert suv[truth.masks["tumour"]].mean() == pytest.approx(DEMO_SUV["tumour"][48.0], rel=0.01)
-    assert "philips" in out and "I-124" in out
-
-
 def test_info_nifti_and_missing_path(tmp_path, capsys):
     from immunopet.io import write_nifti
 

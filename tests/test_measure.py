@@ -322,3 +322,29 @@ def test_zero_reference_gives_nan_ratio():
         )
     v = df.set_index(["region", "metric"])["value"]
     assert math.isnan(v["lesion_001", "tnr_muscle"])
+
+
+def test_tnr_background_shell_excludes_other_lesions():
+    """tnr_background = SUVmax / mean SUV 5–15 mm from the lesion, other lesions left out."""
+    from immunopet.measure import BACKGROUND_SHELL_MM, lesion_background_suv
+
+    shape, spacing = (30, 30, 40), (2.0, 2.0, 2.0)
+    suv = np.full(shape, 1.0)
+    les = np.zeros(shape, np.int16)
+    les[13:17, 13:17, 8:12] = 1
+    suv[13:17, 13:17, 8:12] = 6.0
+    les[13:17, 13:17, 18:22] = 2  # 12 mm away: inside lesion 1's shell radius
+    suv[13:17, 13:17, 18:22] = 50.0
+    # A warm ring of SUV 3 at 10 mm (5 voxels) on the far side of lesion 1.
+    suv[13:17, 13:17, 3] = 3.0
+    vol = Volume(suv, spacing, frame_of_reference_uid="1.2.3")
+    lm = LabelMap(vol.with_array(les, "label"), {1: "lesion_001", 2: "lesion_002"}, "lesion")
+    bg = lesion_background_suv(vol, les, 3)
+    assert 1.0 < bg[1] < 3.0 and bg[2] == pytest.approx(1.0, abs=0.05)
+    assert BACKGROUND_SHELL_MM == (5.0, 15.0)
+    df = measure(_scan(vol), lm, suv=vol.with_array(suv, "SUVbw"), activity_at_scan_bq_per_ml=vol,
+                 activity_at_injection_bq_per_ml=vol, references=())  # fmt: skip
+    v = df.set_index(["region", "metric"])["value"]
+    assert v["lesion_001", "tnr_background"] == pytest.approx(6.0 / bg[1])
+    assert v["lesion_002", "tnr_background"] == pytest.approx(50.0 / bg[2], rel=0.05)
+    assert not (df[df.metric == "tnr_background"].region_kind != "lesion").any()

@@ -144,3 +144,16 @@ def test_binary_mask_components_and_resampling(tmp_path):
     coarse = lesions_from_labels(mask, pet)
     assert coarse.labels.volume.same_grid(pet)
     assert coarse.table.volume_ml.sum() == pytest.approx((small.sum() + big.sum()) / 1000, rel=0.25)
+
+
+def test_relative_splits_foci_joined_by_a_warm_seed():
+    """Two hot lesions in a warm organ (one seed component) stay two lesions."""
+    shape = (30, 30, 60)
+    suv = np.full(shape, 0.5)
+    suv[5:25, 5:25, 5:55] = 3.0  # warm 'liver' above seed_suv
+    suv[_sphere(shape, (15, 15, 15), 10.0)] = 12.0
+    suv[_sphere(shape, (45, 15, 15), 10.0)] = 10.0
+    les = segment_lesions(Volume(suv, SPACING), "relative:0.41", seed_suv=2.5, min_diameter_mm=5)
+    assert len(les) == 2
+    assert list(les.table.suv_max) == [12.0, 10.0]
+    assert les.table.centroid_x_mm.round().tolist() == [15.0, 45.0]

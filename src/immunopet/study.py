@@ -199,6 +199,27 @@ class LesionOptions(_Model):
         description="Organs with physiological uptake left out of the lesion search "
         "(when an organ label map is given).",
     )
+    exclude_margin_voxels: int = Field(
+        default=2,
+        ge=0,
+        description="The excluded organs are dilated by this many PET voxels, so that the "
+        "spill-out of their uptake (scanner blur) is not taken for lesions (2 voxels: about "
+        "1.5 FWHM of a clinical PET at 4 mm voxels).",
+    )
+    organ_background_ratio: float | None = Field(
+        default=1.5,
+        gt=0,
+        description="Voxels belong to a lesion only where their SUV is at least this x the "
+        "median SUV of the organ they lie in (when an organ label map is given), so that a "
+        "lesion's isocontour does not flood a warm organ such as the liver; null: off.",
+    )
+    min_liver_ratio: float | None = Field(
+        default=1.5,
+        gt=0,
+        description="Keep only lesions whose SUVmax is at least this x the liver's median SUV "
+        "(when a liver label is given), after the PERCIST 1.0 liver-referenced floor of "
+        "1.5 x liver mean (Wahl et al., J Nucl Med 2009;50:122S); null: no such floor.",
+    )
 
     @property
     def method_spec(self) -> str:

@@ -1,187 +1,162 @@
-"""``immunopet demo``: a small generated 124I immuno-PET/CT study, written as real DICOM and analysed.
+"""``immunopet demo``: the reference trial as a digital twin, simulated and analysed end to end.
 
-The phantom (an elliptic body with blood pool, liver and a tumour sphere) is
-scanned at 1, 24 and 48 h after 74 MBq of a 124I-labelled antibody. Uptake is
-prescribed in SUVbw (decay-corrected to injection); the activity written to
-the images is the activity physically present at each scan (ICRP-107 decay).
-Each time point uses another vendor convention (Siemens BQML, GE late
-SeriesTime, Philips CNTS with private scale factors), so the demo exercises the
-vendor-neutral SUV path end to end: read back, SUV computed, compared with truth.
+1. :func:`immunopet.simulate.simulate_trial` writes the cohort into ``DIR``
+   (``dicom/``, ``labels/``, ``preclinical/``, ``study.yaml``, and the hidden
+   ``truth.json`` that only the validation test reads);
+2. the demo adds its analysis options to ``study.yaml`` (the paper's SUVmax 4.0
+   cutoff at 1/24/48 h, HER2 grouping) and runs the same function as
+   ``immunopet run`` (:func:`immunopet.pipeline.run_study`) into ``DIR/results``;
+3. it prints a summary read back from ``DIR/results/tables`` — never from the
+   simulation's truth: FDG lesions found vs the lesions listed in the study
+   file, HER2+ detection sensitivity per time point, HER2+ vs HER2− SUVmax at
+   24 h, sensitivity/specificity at SUVmax 4.0, effective dose.
+
+A rerun with the same ``--subjects``/``--seed`` reuses the simulated images
+(``DIR/demo.json`` records them) and the pipeline's cache.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+import json
+import math
 from pathlib import Path
+from typing import Any
 
-import numpy as np
+import pandas as pd
 import typer
-from pydicom.uid import generate_uid
+import yaml
+from rich.console import Console
 from rich.table import Table
 
-from ..io import find_series, load_scan, write_nifti
-from ..io.dicom_write import Flavour, write_ct_series, write_pet_series
-from ..nuclides import Nuclide
-from ..quant import suv_volume
-from ..scan import Acquisition
-from ..volume import Volume
-from .ingest import _table, console, series_record
+__all__ = ["DEMO_ANALYSIS", "demo_summary", "prepare_demo_study", "register"]
 
-__all__ = ["DemoTruth", "make_phantom", "register", "write_demo_study"]
-
-#: Prescribed SUVbw (decay-corrected to injection) per region and scan time (h):
-#: antibody kinetics — blood clears, tumour accumulates (illustrative values).
-DEMO_SUV = {
-    "blood": {1.0: 12.0, 24.0: 7.0, 48.0: 5.0},
-    "liver": {1.0: 6.0, 24.0: 6.0, 48.0: 5.5},
-    "tumour": {1.0: 2.0, 24.0: 6.0, 48.0: 9.0},
-    "background": {1.0: 0.6, 24.0: 0.6, 48.0: 0.5},
+#: Analysis options the demo adds to the simulated study file: the reference
+#: study's SUVmax 4.0 cutoff for HER2 status (evaluated at each 124I time point).
+DEMO_ANALYSIS: dict[str, Any] = {
+    "statistics": {
+        "cutoffs": [
+            {"metric": "suv_max", "value": 4.0, "time": t, "group": "her2", "positive": "positive"}
+            for t in ("1h", "24h", "48h")
+        ]
+    }
 }
-DEMO_FLAVOURS: dict[float, Flavour] = {1.0: "siemens", 24.0: "ge", 48.0: "philips"}
-
-
-@dataclass(frozen=True)
-class DemoTruth:
-    """Region masks of the demo phantom (same grid as the PET)."""
-
-    grid: Volume
-    masks: dict[str, np.ndarray]
-
-
-def make_phantom(shape: tuple[int, int, int] = (40, 56, 64), spacing_mm: float = 4.0) -> DemoTruth:
-    """Masks of body, blood pool, liver and tumour on an LPS grid centred on the origin."""
-    nz, ny, nx = shape
-    origin = (-(nx - 1) * spacing_mm / 2, -(ny - 1) * spacing_mm / 2, -(nz - 1) * spacing_mm / 2)
-    grid = Volume(
-        np.zeros(shape, np.float32),
-        (spacing_mm,) * 3,
-        origin,
-        frame_of_reference_uid=generate_uid(),
-    )
-    k, j, i = np.indices(shape)
-    x, y, z = (origin[0] + i * spacing_mm, origin[1] + j * spacing_mm, origin[2] + k * spacing_mm)
-
-    def sphere(cx: float, cy: float, cz: float, r: float) -> np.ndarray:
-        return (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= r**2
-
-    body = (x / 115.0) ** 2 + (y / 90.0) ** 2 <= 1.0
-    blood = sphere(25.0, -20.0, 10.0, 22.0)
-    liver = sphere(-50.0, 10.0, -10.0, 38.0) & ~blood
-    tumour = sphere(50.0, 35.0, -20.0, 14.0) & ~blood & ~liver
-    background = body & ~blood & ~liver & ~tumour
-    return DemoTruth(
-        grid,
-        {"blood": blood, "liver": liver, "tumour": tumour, "background": background, "body": body},
-    )
-
-
-def write_demo_study(
-    out_dir: Path, seed: int = 0, weight_kg: float = 70.0, injected_bq: float = 74e6
-) -> dict[float, Path]:
-    """Write the three PET/CT sessions as DICOM under ``out_dir/dicom``; returns {time_h: folder}."""
-    rng = np.random.default_rng(seed)
-    truth = make_phantom()
-    nuclide = Nuclide.from_name("I-124")
-    injection = datetime(2024, 3, 4, 9, 30, 0)
-    study_uid = generate_uid()
-    hu = np.where(truth.masks["body"], 40.0, -1000.0)
-    folders = {}
-    for time_h, flavour in DEMO_FLAVOURS.items():
-        suv = np.zeros(truth.grid.shape)
-        for region, values in DEMO_SUV.items():
-            suv[truth.masks[region]] = values[time_h]
-        # SUV → Bq/mL decay-corrected to injection → Bq/mL present at scan (ICRP-107 decay).
-        conc_at_injection = suv * injected_bq / (weight_kg * 1000.0)
-        conc_at_scan = conc_at_injection * float(nuclide.decay_factor(time_h * 3600.0))
-        noisy = conc_at_scan * rng.normal(1.0, 0.05, size=suv.shape).clip(0.5, 1.5)
-        scan_start = injection + timedelta(hours=time_h)
-        acq = Acquisition(
-            nuclide=nuclide,
-            units="BQML",
-            decay_correction="START",
-            scan_start_datetime=scan_start,
-            injection_datetime=injection,
-            injected_activity_bq=injected_bq,
-            patient_weight_kg=weight_kg,
-            patient_height_m=1.72,
-            patient_sex="F",
-            frame_duration_s=900.0,
-            tracer="124I-trastuzumab",
-            series_description=f"124I PET {time_h:g}h",
-        )
-        folder = out_dir / "dicom" / f"scan_{int(time_h):02d}h"
-        frame_uid = generate_uid()
-        write_pet_series(
-            truth.grid.with_array(noisy, "BQML"),
-            acq,
-            folder / "pet",
-            flavour=flavour,
-            study_uid=study_uid,
-            frame_of_reference_uid=frame_uid,
-            patient_id="DEMO-001",
-            series_number=int(time_h) * 10 + 1,
-        )
-        write_ct_series(
-            truth.grid.with_array(hu, "HU"),
-            folder / "ct",
-            study_uid=study_uid,
-            frame_of_reference_uid=frame_uid,
-            patient_id="DEMO-001",
-            series_number=int(time_h) * 10 + 2,
-            acquisition_datetime=scan_start - timedelta(minutes=2),
-        )
-        folders[time_h] = folder
-    return folders
-
-
-def demo(
-    output: Path = typer.Option(
-        Path("demo-output"), "-o", "--output", help="Folder to write the study to."
-    ),
-    seed: int = typer.Option(0, "--seed", help="Random seed of the image noise."),
-) -> None:
-    """Generate a small 124I PET/CT study as DICOM, list it, and compute SUV images."""
-    output.mkdir(parents=True, exist_ok=True)
-    folders = write_demo_study(output, seed=seed)
-    console.print(f"[bold]Demo study written as DICOM to {output / 'dicom'}[/bold]")
-    console.print(_table([series_record(s) for s in find_series(output / "dicom")]))
-    truth = make_phantom()
-    summary = Table(title="SUVbw from the DICOM headers vs the prescribed truth (tumour / blood)")
-    for col in (
-        "scan",
-        "vendor convention",
-        "t p.i. (h)",
-        "tumour SUVmean",
-        "truth",
-        "blood SUVmean",
-        "truth",
-        "NIfTI",
-    ):
-        summary.add_column(col)
-    for time_h, folder in folders.items():
-        scan = load_scan(folder)
-        suv = suv_volume(scan, "bw")
-        out = write_nifti(
-            suv,
-            output / "suv" / f"{folder.name}_suvbw.nii.gz",
-            acquisition=scan.acquisition,
-            sidecar={"Units": "g/mL", "SUVType": "SUVbw"},
-        )
-        arr = np.asarray(suv.array)
-        summary.add_row(
-            folder.name,
-            DEMO_FLAVOURS[time_h],
-            f"{scan.time_post_injection_h:.2f}",
-            f"{arr[truth.masks['tumour']].mean():.3f}",
-            f"{DEMO_SUV['tumour'][time_h]:.3f}",
-            f"{arr[truth.masks['blood']].mean():.3f}",
-            f"{DEMO_SUV['blood'][time_h]:.3f}",
-            str(out.relative_to(output)),
-        )
-    console.print(summary)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to ``app``."""
+    """Add ``immunopet demo`` to ``app``."""
     app.command("demo")(demo)
+
+
+def prepare_demo_study(out_dir: Path, n_subjects: int | None, seed: int, quiet: bool) -> Path:
+    """Simulate the trial into ``out_dir`` (unless already there) and return its study file."""
+    from ..simulate import simulate_trial
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    marker = out_dir / "demo.json"
+    wanted = {"subjects": n_subjects, "seed": seed}
+    study_path = out_dir / "study.yaml"
+    done = marker.exists() and json.loads(marker.read_text()) == wanted and study_path.exists()
+    if not done:
+        console = Console(stderr=True, quiet=quiet)
+        with console.status(f"simulating the trial into {out_dir} (DICOM PET/CT, labels)…"):
+            study_path = simulate_trial(out_dir, n_subjects=n_subjects, seed=seed).study_path
+        data = yaml.safe_load(study_path.read_text())
+        data["analysis"] = DEMO_ANALYSIS
+        study_path.write_text(yaml.safe_dump(data, sort_keys=False))
+        marker.write_text(json.dumps(wanted))
+    return study_path
+
+
+def demo(
+    out: Path = typer.Option(Path("demo-output"), "-o", "--out", help="Output folder."),
+    subjects: int | None = typer.Option(
+        None, "--subjects", help="Cohort size (default: the reference study's patients)."
+    ),
+    seed: int = typer.Option(0, "--seed", help="Random seed of the simulation."),
+    workers: int = typer.Option(2, "--workers", "-w", help="Local worker processes."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+) -> None:
+    """Simulate the reference 124I-trastuzumab trial as DICOM and analyse it end to end."""
+    from ..pipeline import run_study
+    from ..study import load_study
+
+    study_path = prepare_demo_study(out, subjects, seed, quiet)
+    study = load_study(study_path)
+    results = out / "results"
+    summary = run_study(study, results, workers=workers, quiet=quiet)
+    lines = demo_summary(results, study)
+    console = Console()
+    table = Table("", "result", title="immunopet demo (simulated trial, analysed blind)")
+    for name, value in lines:
+        table.add_row(name, value)
+    console.print(table)
+    console.print(f"report: {results / 'report.html'}")
+    if summary.exit_code:
+        raise SystemExit(summary.exit_code)
+
+
+def _pct(k: float, n: float, lo: float, hi: float) -> str:
+    return f"{int(k)}/{int(n)} = {100 * k / n:.0f} % (95 % CI {100 * lo:.0f}–{100 * hi:.0f} %)"
+
+
+def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
+    """The demo's summary lines ``(what, value)`` from the result tables of ``results``.
+
+    Expected lesions are those the study file lists as analysed (the clinical
+    record), never the simulation's truth.
+    """
+    tables = results / "tables"
+    lines: list[tuple[str, str]] = []
+
+    def read(name: str) -> pd.DataFrame:
+        path = tables / f"{name}.parquet"
+        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
+
+    lesions = read("lesions")
+    found = lesions.groupby("subject").size() if len(lesions) else pd.Series(dtype=int)
+    listed = {s.id: sum(1 for les in s.lesions if les.analysed) for s in study.subjects}
+    per = [f"{sid} {int(found.get(sid, 0))}/{n}" for sid, n in listed.items()]
+    expected = sum(listed.values())
+    lines.append(
+        ("FDG lesions found / expected", f"{int(found.sum())}/{expected}  ({', '.join(per)})")
+    )
+    stats = read("statistics")
+    if len(stats):
+        main = stats[(stats["tracer_a"].astype(str) != "FDG") & stats["tracer_a"].notna()]
+        det = main[(main["kind"] == "detection") & (main["group_a"] == "her2=positive")]
+        for _, r in det.sort_values("time_a_h").iterrows():
+            if r["time_a_h"] in (1.0, 24.0, 48.0):
+                lines.append(
+                    (f"HER2+ detection {r['time_a_h']:g} h",
+                     _pct(r["statistic"], r["n_a"], r["ci_low"], r["ci_high"]))
+                )  # fmt: skip
+        cmp = main[
+            (main["kind"] == "comparison")
+            & (main["time_a_h"] == 24.0)
+            & (main["time_b_h"] == 24.0)
+            & (main["group_a"] == "her2=positive")
+            & (main["group_b"] == "her2=negative")
+        ]
+        for _, r in cmp[cmp["test"].isin(["student", "welch"])].iterrows():
+            lines.append(
+                (f"SUVmax 24 h HER2+ vs HER2− ({r['test']})",
+                 f"{r['mean_a']:.2f} ± {r['sd_a']:.2f} (n={int(r['n_a'])}) vs "
+                 f"{r['mean_b']:.2f} ± {r['sd_b']:.2f} (n={int(r['n_b'])}) mean ± SD, "
+                 f"p = {r['p_value']:.2g}")
+            )  # fmt: skip
+        cut = main[(main["kind"] == "cutoff") & (main["time_a_h"] == 24.0)]
+        for _, r in cut.iterrows():
+            what = str(r["analysis"]).split(" of ")[0]
+            lines.append(
+                (f"{what} of SUVmax ≥ 4.0 at 24 h",
+                 _pct(r["statistic"], r["n_a"], r["ci_low"], r["ci_high"]))
+            )  # fmt: skip
+    doses = read("doses")
+    if len(doses):
+        eff = doses[doses["quantity"] == "effective_dose"]["value"].astype(float)
+        sd = eff.std(ddof=1) if len(eff) > 1 else math.nan
+        lines.append(
+            ("effective dose (ICRP 103)",
+             f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)}); paper: 0.30")
+        )  # fmt: skip
+    return lines

@@ -110,6 +110,9 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
                 seed_suv=lo.seed_suv,
                 match_max_distance_mm=lo.match_max_distance_mm,
                 exclude_regions=list(lo.exclude_regions),
+                exclude_margin_voxels=lo.exclude_margin_voxels,
+                min_liver_ratio=lo.min_liver_ratio,
+                organ_background_ratio=lo.organ_background_ratio,
                 truth=[t.model_dump(mode="json") for t in subject.lesions],
             )
             tasks.append(

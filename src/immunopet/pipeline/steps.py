@@ -130,16 +130,40 @@ def _match_truth(
 def detect_lesions(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bundle:
     """Segment lesions on the subject's lesion-reference scan (e.g. FDG)."""
     from ..quant import suv_volume
-    from ..regions import segment_lesions
+    from ..regions import lesions_from_labels, segment_lesions
 
     o = options
     scan = load_study_scan(o)
     suv = suv_volume(scan, o["suv_kind"])
     search = None
+    min_suv_max = -np.inf
     organs = _organ_labels(o, scan.pet)
     if organs is not None:
+        from scipy import ndimage
+
         excluded = [n for n, name in organs.names.items() if name in set(o["exclude_regions"])]
-        search = ~np.isin(organs.array, excluded)
+        out = np.isin(organs.array, excluded)
+        margin = int(o.get("exclude_margin_voxels", 0))
+        if margin and out.any():
+            # Organ uptake blurred by the scanner spills past the label: widen it.
+            out = ndimage.binary_dilation(out, ndimage.generate_binary_structure(3, 1), margin)
+        search = ~out
+        ratio = o.get("organ_background_ratio")
+        if ratio:
+            # A lesion's isocontour must stand above the organ around it (else a relative
+            # threshold floods a warm organ, e.g. liver): SUV >= ratio x organ median SUV.
+            arr = np.asarray(suv.array)
+            lab = np.asarray(organs.array).astype(np.intp)
+            numbers = np.unique(lab[lab > 0])
+            median = np.zeros(int(lab.max(initial=0)) + 1)
+            if numbers.size:
+                median[numbers] = ndimage.median(arr, lab, numbers)
+            search &= arr >= float(ratio) * median[lab]
+        liver = [n for n, name in organs.names.items() if name == "liver"]
+        in_liver = np.isin(organs.array, liver)
+        if o.get("min_liver_ratio") and in_liver.any():
+            liver_suv = float(np.median(np.asarray(suv.array)[in_liver]))
+            min_suv_max = float(o["min_liver_ratio"]) * liver_suv
     lesions = segment_lesions(
         suv,
         o["method"],
@@ -147,6 +171,14 @@ def detect_lesions(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> B
         min_diameter_mm=o["min_diameter_mm"],
         seed_suv=o["seed_suv"],
     )
+    weak = lesions.table["suv_max"] < min_suv_max
+    if weak.any():
+        # PERCIST-like floor (Wahl et al. 2009): foci no hotter than the liver are not lesions.
+        # Lesions are separate 26-connected components, so a binary mask renumbers them.
+        kept = np.isin(lesions.labels.array, lesions.table["lesion_id"][~weak].to_numpy())
+        lesions = lesions_from_labels(
+            suv.with_array(kept.astype(np.uint8), "label"), suv, binary=True
+        )
     table = lesions.table.assign(subject=o["subject"], scan_id=o["scan_id"], tracer=o["tracer"])
     table = _match_truth(table, list(o.get("truth", [])), o["match_max_distance_mm"])
     meta = {"names": {str(k): v for k, v in lesions.labels.names.items()}, **_geometry(suv)}

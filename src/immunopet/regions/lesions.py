@@ -6,7 +6,8 @@ Methods (``method`` of :func:`segment_lesions`; spec strings as on the CLI):
     Voxels with SUV ≥ T (e.g. ``fixed:4.0``, the reference study's 24 h cutoff).
 ``relative:F``
     Seed components are the connected regions with SUV ≥ ``seed_suv``; in each,
-    the lesion is the voxels with SUV ≥ F × that component's SUVmax (e.g. 0.41
+    the lesion is each connected focus of the voxels with SUV ≥ F × that
+    component's SUVmax (e.g. 0.41
     or 0.5 — the 41 %/50 % isocontours of EANM procedure guidelines for tumour
     PET, Boellaard et al., Eur J Nucl Med Mol Imaging 2015;42:328).
 ``adaptive[:F]``
@@ -264,7 +265,9 @@ def segment_lesions(
             thr = bg + value * (smax - bg)
         thr[0] = np.inf
         keep = (seeds > 0) & (arr >= thr[seeds])
-        labels = np.where(keep, seeds, 0)
+        # Each seed's thresholded voxels may form several foci (e.g. lesions in a liver
+        # whose noisy background joins them into one seed): every focus is its own lesion.
+        labels = _components(keep)
     return _finalise(labels, suv, arr, min_diameter_mm)
 
 
