@@ -22,8 +22,10 @@ from .io import load_scan, load_volume
 from .kinetics import fit_tac
 from .measure import measure
 from .nuclides import Nuclide, decay_factor
+from .pipeline import run_study
 from .quant import suv_volume
 from .scan import Acquisition, Scan
+from .study import Study, load_study
 from .volume import Volume
 
 __version__ = "0.1.0"
@@ -37,14 +39,17 @@ __all__ = [
     "Nuclide",
     "PhysicsError",
     "Scan",
+    "Study",
     "StudyError",
     "Volume",
     "__version__",
     "decay_factor",
     "fit_tac",
     "load_scan",
+    "load_study",
     "load_volume",
     "measure",
     "organ_doses",
+    "run_study",
     "suv_volume",
 ]
