@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
+from ..measure import TABLE_COLUMNS
 from .engine import Task
 
 __all__ = [
@@ -99,19 +100,7 @@ def scan_regions(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.
                     unit,
                 )
             )
-    cols = [
-        "subject",
-        "scan_id",
-        "tracer",
-        "nuclide",
-        "time_h",
-        "region",
-        "region_kind",
-        "metric",
-        "value",
-        "unit",
-    ]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS))
 
 
 def subject_tac(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
