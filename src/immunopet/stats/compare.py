@@ -108,34 +108,33 @@ def _welch_df(var_a: float, n_a: int, var_b: float, n_b: int) -> float:
     return (qa + qb) ** 2 / (qa**2 / (n_a - 1) + qb**2 / (n_b - 1))
 
 
-def student_t_test(a: ArrayLike, b: ArrayLike) -> TestResult:
-    """Two-tailed unpaired Student's t-test (pooled variance) on raw samples."""
+def _unpaired_t_test(a: ArrayLike, b: ArrayLike, *, equal_var: bool) -> TestResult:
     xa, xb = _two_samples(a, b, 2)
-    res = _sps.ttest_ind(xa, xb, equal_var=True)
+    res = _sps.ttest_ind(xa, xb, equal_var=equal_var)
+    df = (
+        float(xa.size + xb.size - 2)
+        if equal_var
+        else _welch_df(float(xa.var(ddof=1)), xa.size, float(xb.var(ddof=1)), xb.size)
+    )
     return TestResult(
-        "student",
+        "student" if equal_var else "welch",
         float(res.statistic),
         float(res.pvalue),
         int(xa.size),
         int(xb.size),
-        df=float(xa.size + xb.size - 2),
+        df=df,
         mean_difference=float(xa.mean() - xb.mean()),
     )
+
+
+def student_t_test(a: ArrayLike, b: ArrayLike) -> TestResult:
+    """Two-tailed unpaired Student's t-test (pooled variance) on raw samples."""
+    return _unpaired_t_test(a, b, equal_var=True)
 
 
 def welch_t_test(a: ArrayLike, b: ArrayLike) -> TestResult:
     """Two-tailed Welch's t-test (unequal variances) on raw samples."""
-    xa, xb = _two_samples(a, b, 2)
-    res = _sps.ttest_ind(xa, xb, equal_var=False)
-    return TestResult(
-        "welch",
-        float(res.statistic),
-        float(res.pvalue),
-        int(xa.size),
-        int(xb.size),
-        df=_welch_df(float(xa.var(ddof=1)), xa.size, float(xb.var(ddof=1)), xb.size),
-        mean_difference=float(xa.mean() - xb.mean()),
-    )
+    return _unpaired_t_test(a, b, equal_var=False)
 
 
 def t_test_from_summary(
