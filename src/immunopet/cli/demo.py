@@ -3,9 +3,8 @@
 1. :func:`immunopet.simulate.simulate_trial` writes the cohort into ``DIR``
    (``dicom/``, ``labels/``, ``preclinical/``, ``study.yaml``, and the hidden
    ``truth.json`` that only the validation test reads);
-2. the demo adds its analysis options to ``study.yaml`` (the paper's SUVmax 4.0
-   cutoff at 1/24/48 h, HER2 grouping) and runs the same function as
-   ``immunopet run`` (:func:`immunopet.pipeline.run_study`) into ``DIR/results``;
+   (its analysis block carries the paper's SUVmax 4.0 cutoff at 1/24/48 h);
+2. the demo runs the same function as ``immunopet run`` (:func:`immunopet.pipeline.run_study`) into ``DIR/results``;
 3. it prints a summary read back from ``DIR/results/tables`` — never from the
    simulation's truth: FDG lesions found vs the lesions listed in the study
    file, HER2+ detection sensitivity per time point, HER2+ vs HER2− SUVmax at
@@ -24,22 +23,10 @@ from typing import Any
 
 import pandas as pd
 import typer
-import yaml
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["DEMO_ANALYSIS", "demo_summary", "prepare_demo_study", "register"]
-
-#: Analysis options the demo adds to the simulated study file: the reference
-#: study's SUVmax 4.0 cutoff for HER2 status (evaluated at each 124I time point).
-DEMO_ANALYSIS: dict[str, Any] = {
-    "statistics": {
-        "cutoffs": [
-            {"metric": "suv_max", "value": 4.0, "time": t, "group": "her2", "positive": "positive"}
-            for t in ("1h", "24h", "48h")
-        ]
-    }
-}
+__all__ = ["demo_summary", "prepare_demo_study", "register"]
 
 
 def register(app: typer.Typer) -> None:
@@ -60,9 +47,6 @@ def prepare_demo_study(out_dir: Path, n_subjects: int | None, seed: int, quiet: 
         console = Console(stderr=True, quiet=quiet)
         with console.status(f"simulating the trial into {out_dir} (DICOM PET/CT, labels)…"):
             study_path = simulate_trial(out_dir, n_subjects=n_subjects, seed=seed).study_path
-        data = yaml.safe_load(study_path.read_text())
-        data["analysis"] = DEMO_ANALYSIS
-        study_path.write_text(yaml.safe_dump(data, sort_keys=False))
         marker.write_text(json.dumps(wanted))
     return study_path
 

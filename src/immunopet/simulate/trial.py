@@ -281,6 +281,19 @@ def _write_labels(anatomy: SubjectAnatomy, path: Path) -> None:
     nib.save(nib.Nifti1Image(arr, anatomy.labels.affine_ras), str(path))
 
 
+#: Analysis options of the simulated study beyond the schema's defaults: the
+#: reference study's SUVmax 4.0 cutoff for HER2 status (reference-study.md,
+#: "Cutoff SUVmax 4.0 at 24 h"), evaluated at each 124I time point.
+REFERENCE_ANALYSIS: dict[str, Any] = {
+    "statistics": {
+        "cutoffs": [
+            {"metric": "suv_max", "value": 4.0, "time": t, "group": "her2", "positive": "positive"}
+            for t in ("1h", "24h", "48h")
+        ]
+    }
+}
+
+
 def study_dict(
     cohort: Cohort,
     scans: dict[str, list[dict[str, Any]]],
@@ -294,7 +307,7 @@ def study_dict(
     ``lesion_record``: ``"sites"`` lists each lesion's id/site/HER2 (the clinical
     record, without positions); ``"positions"`` adds centre and diameter (the
     FDG reading); ``"none"`` lists no lesions (the pipeline finds them blind).
-    Analysis options are left to the schema's defaults (the demo adds its own).
+    Analysis options are the schema's defaults plus :data:`REFERENCE_ANALYSIS`.
     """
     centres = centres or {}
     subjects = []
@@ -347,6 +360,7 @@ def study_dict(
     return dict(
         name="Simulated 124I-trastuzumab PET/CT trial (digital twin of Guo et al.)",
         subjects=subjects,
+        analysis=REFERENCE_ANALYSIS,
         preclinical=dict(
             nuclide="124I",
             injected_activity_mbq=14.8,
