@@ -1,0 +1,92 @@
+"""Activity concentration (Bq/mL) from stored PET pixel values, at scan or at injection.
+
+Pixel **Units** (0054,1001), QIBA vendor-neutral SUV pseudo-code (see
+:mod:`immunopet.quant`): ``BQML`` — rescaled pixels are Bq/mL; ``CNTS`` —
+Philips: the private (7053,1009) activity-concentration scale factor times the
+rescaled value gives Bq/mL; ``GML`` — pixels are already SUVbw (g/mL), so
+Bq/mL = SUVbw · decayed dose / weight_g. The stored values are decay-corrected
+to the time of :func:`~immunopet.quant.timing.decay_reference_datetime`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import UnsupportedDataError
+from ..scan import Acquisition, Scan
+from ..volume import Volume
+from .acquisition_fields import patient_weight_kg, positive_field
+from .timing import (
+    decay_reference_datetime,
+    decay_time_s,
+    decayed_injected_activity_bq,
+    scan_start_datetime,
+)
+
+__all__ = [
+    "activity_concentration_at_injection_bq_per_ml",
+    "activity_concentration_at_scan_bq_per_ml",
+    "concentration_factor_bq_per_ml",
+]
+
+
+def concentration_factor_bq_per_ml(acq: Acquisition) -> float:
+    """Factor turning stored (rescaled) values into Bq/mL at the decay-reference time.
+
+    Raises
+    ------
+    UnsupportedDataError
+        Units other than BQML/CNTS/GML, or CNTS without Philips (7053,1009).
+    """
+    units = (acq.units or "").upper()
+    if units == "BQML":
+        return 1.0
+    if units == "CNTS":
+        if acq.vendor_activity_scale_factor:
+            # QIBA: (7053,1009) × RescaleSlope scales pixels to Bq/mL.
+            return positive_field(
+                acq.vendor_activity_scale_factor,
+                acq,
+                "(7053,1009)",
+                "Philips activity concentration scale factor",
+                "the series cannot be converted to Bq/mL",
+            )
+        raise UnsupportedDataError(
+            "Units CNTS need the Philips private activity concentration scale factor "
+            "(7053,1009) to be converted to Bq/mL; it is absent",
+            file=acq.source,
+            field="(7053,1009)",
+        )
+    if units == "GML":
+        # Values are SUVbw (g/mL): Bq/mL = SUVbw · decayed dose / weight_g.
+        return decayed_injected_activity_bq(acq) / (patient_weight_kg(acq) * 1000.0)
+    raise UnsupportedDataError(
+        f"pixel Units {acq.units!r} cannot be converted to Bq/mL or SUV "
+        "(supported: BQML, CNTS with Philips scale factors, GML)",
+        file=acq.source,
+        field="Units",
+        value=acq.units,
+    )
+
+
+def activity_concentration_at_scan_bq_per_ml(scan: Scan) -> Volume:
+    """Activity concentration physically present at scan start (Bq/mL) — for dosimetry.
+
+    Stored values (decay-corrected to the reference time t_ref) are decayed
+    from t_ref to scan start: C_scan = C_ref · exp(−λ (t_scan − t_ref)).
+    """
+    acq = scan.acquisition
+    conc = concentration_factor_bq_per_ml(acq)
+    if acq.decay_correction == "ADMIN" or acq.decay_reference_datetime is not None:
+        shift_s = (scan_start_datetime(acq) - decay_reference_datetime(acq)).total_seconds()
+        conc *= float(acq.nuclide.decay_factor(shift_s))
+    return scan.pet.with_array(np.asarray(scan.pet.array, dtype=np.float64) * conc, "BQML")
+
+
+def activity_concentration_at_injection_bq_per_ml(scan: Scan) -> Volume:
+    """Activity concentration decay-corrected to the injection time (Bq/mL) — for SUV, %ID/g."""
+    acq = scan.acquisition
+    factor = concentration_factor_bq_per_ml(acq) / float(
+        acq.nuclide.decay_factor(decay_time_s(acq))
+    )
+    return scan.pet.with_array(np.asarray(scan.pet.array, dtype=np.float64) * factor, "BQML")
