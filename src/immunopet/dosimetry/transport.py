@@ -52,24 +52,33 @@ per-history scores (N·Var of the per-history deposit, histories' deposits in a 
 merged before squaring). Per-region uncertainties use the batch method: histories are split
 into ``n_batches`` equal batches and ``edep_by_label_sd_mev`` = √(n_b) · SD over batches
 of the per-batch sums (the SD of the total).
+
+Code layout
+-----------
+This module holds the public driver (:func:`transport_photons`: checks, unit conversion,
+variance and batch SD) and :class:`TransportResult`; the numba interaction physics is in
+:mod:`.photon_interactions` and the tracking loop in :mod:`.woodcock`.
 """
 
 from __future__ import annotations
 
-# ruff: noqa: NPY002 -- inside numba-jitted code the random stream is numba's legacy
-# np.random API (np.random.seed / np.random.random), seeded per call.
 from dataclasses import dataclass, field
 
-import numba
 import numpy as np
 
 from ..errors import InputError
-from .xsections import load_xsections
+
+# The numba kernels live in .photon_interactions (interaction physics) and .woodcock (the
+# tracking loop); the underscored ones stay importable from here for the sphere kernel.
+from .photon_interactions import _cross_sections as _cross_sections
+from .photon_interactions import _interact as _interact
+from .photon_interactions import _isotropic as _isotropic
+from .photon_interactions import _kahn_klein_nishina as _kahn_klein_nishina
+from .photon_interactions import _rotate as _rotate
+from .photon_interactions import photon_tables
+from .woodcock import woodcock_kernel
 
 __all__ = ["TransportResult", "photon_tables", "transport_photons"]
-
-_HIST_LIST = 64  # voxels remembered per history for the per-history variance
-_STACK = 32  # secondary photons (annihilation) pending per history
 
 
 @dataclass(frozen=True)
@@ -106,279 +115,6 @@ class TransportResult:
     def deposited_mev(self) -> float:
         """Σ edep over the grid (MeV)."""
         return float(self.edep_mev.sum())
-
-
-def photon_tables() -> tuple[np.ndarray, float, float]:
-    """(photoelectric, incoherent, pair) mass coefficients for the kernels.
-
-    Returns
-    -------
-    (xs[m, e, 3] in cm²/g, log E0, Δ log E) on the log-uniform XCOM grid of
-    :mod:`.xsections` (300 points per decade).
-    """
-    return load_xsections().transport_table()
-
-
-@numba.njit(cache=True, inline="always")
-def _cross_sections(xs, log_e0, dlog_e, energy_mev, out):
-    """Fill out[m, 0..2] with (μ/ρ) photo, incoherent, pair (cm²/g) at energy_mev.
-
-    Linear interpolation in ln E on the 300-per-decade grid: on such a fine grid this
-    differs from log-log interpolation by < 1e-4 (relative) away from absorption edges,
-    and avoids 15 exponentials per energy change.
-    """
-    n_e = xs.shape[1]
-    t = (np.log(energy_mev) - log_e0) / dlog_e
-    i = int(t)
-    if i < 0:
-        i = 0
-    if i > n_e - 2:
-        i = n_e - 2
-    f = t - i
-    for m in range(xs.shape[0]):
-        for p in range(3):
-            a = xs[m, i, p]
-            out[m, p] = a + f * (xs[m, i + 1, p] - a)
-
-
-@numba.njit(cache=True, inline="always")
-def _kahn_klein_nishina(energy_mev):
-    """Sample E'/E and cos θ for Compton scattering (Kahn 1954 rejection method).
-
-    With α = E/m_ec² and η = E/E' ∈ [1, 1+2α], cos θ = 1 − (η − 1)/α.
-    """
-    alpha = energy_mev / 0.51099895
-    while True:
-        r1 = np.random.random()
-        r2 = np.random.random()
-        r3 = np.random.random()
-        if r1 <= (1.0 + 2.0 * alpha) / (9.0 + 2.0 * alpha):
-            eta = 1.0 + 2.0 * alpha * r2
-            if r3 <= 4.0 * (1.0 / eta - 1.0 / (eta * eta)):
-                break
-        else:
-            eta = (1.0 + 2.0 * alpha) / (1.0 + 2.0 * alpha * r2)
-            mu = 1.0 - (eta - 1.0) / alpha
-            if r3 <= 0.5 * (mu * mu + 1.0 / eta):
-                break
-    cos_t = 1.0 - (eta - 1.0) / alpha
-    if cos_t < -1.0:
-        cos_t = -1.0
-    if cos_t > 1.0:
-        cos_t = 1.0
-    return 1.0 / eta, cos_t
-
-
-@numba.njit(cache=True, inline="always")
-def _isotropic():
-    w = 2.0 * np.random.random() - 1.0
-    phi = 2.0 * np.pi * np.random.random()
-    s = np.sqrt(max(0.0, 1.0 - w * w))
-    return s * np.cos(phi), s * np.sin(phi), w
-
-
-@numba.njit(cache=True, inline="always")
-def _rotate(u, v, w, cos_t):
-    """New direction at polar angle θ (cos_t) and uniform azimuth about (u, v, w)."""
-    phi = 2.0 * np.pi * np.random.random()
-    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    cp = np.cos(phi)
-    sp = np.sin(phi)
-    if abs(w) > 0.99999:
-        sgn = 1.0 if w > 0 else -1.0
-        return sin_t * cp, sin_t * sp, sgn * cos_t
-    den = np.sqrt(1.0 - w * w)
-    nu = sin_t * (u * w * cp - v * sp) / den + u * cos_t
-    nv = sin_t * (v * w * cp + u * sp) / den + v * cos_t
-    nw = -sin_t * cp * den + w * cos_t
-    norm = np.sqrt(nu * nu + nv * nv + nw * nw)
-    return nu / norm, nv / norm, nw / norm
-
-
-@numba.njit(cache=True, inline="always")
-def _interact(energy_mev, partial, m, u, v, w):
-    """One real interaction in material m. Returns (deposit, E', u', v', w', n_pair_photons).
-
-    partial[m, :] holds (photo, incoherent, pair) mass coefficients at energy_mev.
-    """
-    tot = partial[m, 0] + partial[m, 1] + partial[m, 2]
-    r = np.random.random() * tot
-    if r < partial[m, 0] or energy_mev <= 1e-3:
-        return energy_mev, 0.0, u, v, w, 0
-    if r < partial[m, 0] + partial[m, 1] or energy_mev <= 2.0 * 0.51099895:
-        ratio, cos_t = _kahn_klein_nishina(energy_mev)
-        e_new = energy_mev * ratio
-        nu, nv, nw = _rotate(u, v, w, cos_t)
-        return energy_mev - e_new, e_new, nu, nv, nw, 0
-    # pair production: kinetic energy local, two annihilation photons
-    nu, nv, nw = _isotropic()
-    return energy_mev - 2.0 * 0.51099895, 0.51099895, nu, nv, nw, 1
-
-
-@numba.njit(cache=True)
-def _woodcock_kernel(
-    density,
-    material,
-    nz,
-    ny,
-    nx,
-    dx_cm,
-    dy_cm,
-    dz_cm,
-    src_voxels,
-    src_cdf,
-    line_e,
-    line_cdf,
-    n_hist,
-    seed,
-    labels,
-    n_labels,
-    n_batches,
-    xs,
-    log_e0,
-    dlog_e,
-    rho_max,
-):
-    np.random.seed(seed)
-    nvox = nz * ny * nx
-    n_mat = xs.shape[0]
-    edep = np.zeros(nvox)
-    edep_sq = np.zeros(nvox)
-    by_label = np.zeros((n_batches, n_labels))
-    escaped = 0.0
-    emitted = 0.0
-    partial = np.zeros((n_mat, 3))
-    hist_vox = np.zeros(_HIST_LIST, dtype=np.int64)
-    hist_e = np.zeros(_HIST_LIST)
-    st_x = np.zeros(_STACK)
-    st_y = np.zeros(_STACK)
-    st_z = np.zeros(_STACK)
-    st_u = np.zeros(_STACK)
-    st_v = np.zeros(_STACK)
-    st_w = np.zeros(_STACK)
-    st_e = np.zeros(_STACK)
-    lx = nx * dx_cm
-    inv_dx = 1.0 / dx_cm
-    inv_dy = 1.0 / dy_cm
-    inv_dz = 1.0 / dz_cm
-    ly = ny * dy_cm
-    lz = nz * dz_cm
-    use_labels = n_labels > 0
-    for h in range(n_hist):
-        batch = (h * n_batches) // n_hist
-        n_dep = 0
-        # source voxel and position
-        k = np.searchsorted(src_cdf, np.random.random() * src_cdf[-1], side="right")
-        if k >= src_voxels.shape[0]:
-            k = src_voxels.shape[0] - 1
-        vox = src_voxels[k]
-        iz = vox // (ny * nx)
-        iy = (vox // nx) % ny
-        ix = vox % nx
-        x = (ix + np.random.random()) * dx_cm
-        y = (iy + np.random.random()) * dy_cm
-        z = (iz + np.random.random()) * dz_cm
-        j = np.searchsorted(line_cdf, np.random.random() * line_cdf[-1], side="right")
-        if j >= line_e.shape[0]:
-            j = line_e.shape[0] - 1
-        e = line_e[j]
-        emitted += e
-        if e < 1e-3:  # sub-keV x-rays: absorbed where emitted (range ≪ voxel)
-            edep[vox] += e
-            edep_sq[vox] += e * e
-            if use_labels:
-                by_label[batch, labels[vox]] += e
-            continue
-        u, v, w = _isotropic()
-        n_stack = 0
-        while True:
-            # transport one photon until absorbed or escaped
-            alive = True
-            _cross_sections(xs, log_e0, dlog_e, e, partial)
-            mu_max = 0.0
-            for m in range(n_mat):
-                mm = (partial[m, 0] + partial[m, 1] + partial[m, 2]) * rho_max[m]
-                if mm > mu_max:
-                    mu_max = mm
-            while alive:
-                s = -np.log(1.0 - np.random.random()) / mu_max
-                x += s * u
-                y += s * v
-                z += s * w
-                if x < 0.0 or y < 0.0 or z < 0.0 or x >= lx or y >= ly or z >= lz:
-                    escaped += e
-                    break
-                ix = int(x * inv_dx)
-                iy = int(y * inv_dy)
-                iz = int(z * inv_dz)
-                if ix >= nx:
-                    ix = nx - 1
-                if iy >= ny:
-                    iy = ny - 1
-                if iz >= nz:
-                    iz = nz - 1
-                vox = (iz * ny + iy) * nx + ix
-                m = material[vox]
-                mu = (partial[m, 0] + partial[m, 1] + partial[m, 2]) * density[vox]
-                if np.random.random() * mu_max >= mu:
-                    continue  # virtual collision
-                dep, e_new, u, v, w, n_pair = _interact(e, partial, m, u, v, w)
-                if e_new > 0.0 and e_new < 1e-3:
-                    dep += e_new
-                    e_new = 0.0
-                if dep > 0.0:
-                    edep[vox] += dep
-                    if use_labels:
-                        by_label[batch, labels[vox]] += dep
-                    found = False
-                    for q in range(n_dep):
-                        if hist_vox[q] == vox:
-                            hist_e[q] += dep
-                            found = True
-                            break
-                    if not found:
-                        if n_dep < _HIST_LIST:
-                            hist_vox[n_dep] = vox
-                            hist_e[n_dep] = dep
-                            n_dep += 1
-                        else:
-                            edep_sq[vox] += dep * dep
-                if n_pair > 0 and n_stack < _STACK:
-                    st_x[n_stack] = x
-                    st_y[n_stack] = y
-                    st_z[n_stack] = z
-                    st_u[n_stack] = -u
-                    st_v[n_stack] = -v
-                    st_w[n_stack] = -w
-                    st_e[n_stack] = e_new
-                    n_stack += 1
-                elif n_pair > 0:  # stack full (never in practice): deposit locally
-                    edep[vox] += e_new
-                    if use_labels:
-                        by_label[batch, labels[vox]] += e_new
-                if e_new <= 0.0:
-                    break
-                if e_new != e:
-                    e = e_new
-                    _cross_sections(xs, log_e0, dlog_e, e, partial)
-                    mu_max = 0.0
-                    for mq in range(n_mat):
-                        mm = (partial[mq, 0] + partial[mq, 1] + partial[mq, 2]) * rho_max[mq]
-                        if mm > mu_max:
-                            mu_max = mm
-            if n_stack == 0:
-                break
-            n_stack -= 1
-            x = st_x[n_stack]
-            y = st_y[n_stack]
-            z = st_z[n_stack]
-            u = st_u[n_stack]
-            v = st_v[n_stack]
-            w = st_w[n_stack]
-            e = st_e[n_stack]
-        for q in range(n_dep):
-            edep_sq[hist_vox[q]] += hist_e[q] * hist_e[q]
-    return edep, edep_sq, escaped, emitted, by_label
 
 
 def _validate(
@@ -512,7 +248,7 @@ def transport_photons(
     else:
         labels = np.zeros(1, dtype=np.int32)
         n_labels = 0
-    edep, edep_sq, escaped, emitted, by_label = _woodcock_kernel(
+    edep, edep_sq, escaped, emitted, by_label = woodcock_kernel(
         dens_flat,
         mat_flat,
         nz,
