@@ -1,9 +1,13 @@
 """The task-output store: content keys, atomic writes and output codecs.
 
 A task's key is the SHA-256 of everything that can change its output
-(:func:`task_key`): the function's qualified name, the immunopet version, the
-canonicalised options, a fingerprint of each input file and the keys of the
-upstream tasks. Its output lives at ``OUT/.cache/<step>/<key>.<ext>`` and is
+(:func:`task_key`): the function's qualified name, a fingerprint of its code
+(:func:`code_fingerprint`: its source and that of the same-module helpers it
+calls, so editing a step recomputes it and what depends on it), the immunopet
+version, the canonicalised options, a fingerprint of each input file and the
+keys of the upstream tasks. Library code a step imports from other modules is
+covered by the version only: after editing it without a version bump, delete
+``OUT/.cache`` (or the affected ``OUT/.cache/<step>/``). Its output lives at ``OUT/.cache/<step>/<key>.<ext>`` and is
 written atomically (:func:`atomic_write`): a temporary file in the same folder,
 ``fsync``, then :func:`os.replace`. So a file that exists is complete, a rerun
 skips it, and a killed run resumes where it stopped.
@@ -15,11 +19,15 @@ mask and its lesion table) → ``.npz``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 import io
 import json
+import marshal
 import os
 import tempfile
+import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -34,6 +42,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_bytes",
     "canonical_json",
+    "code_fingerprint",
     "find_output",
     "fingerprint",
     "read_output",
@@ -102,6 +111,68 @@ def fingerprint(path: str | Path) -> list[Any]:
     return [str(p), "missing"]
 
 
+def _source_text(obj: Any) -> str:
+    """The source of a function or class; for a function without source (defined in
+    ``exec``, a REPL or a zip without sources) the digest of its marshalled bytecode;
+    else its qualified name (the key then changes only with the version)."""
+    try:
+        return inspect.getsource(obj)
+    except (OSError, TypeError):
+        pass
+    code = getattr(obj, "__code__", None)
+    if isinstance(code, types.CodeType):
+        try:
+            return "bytecode:" + hashlib.sha256(marshal.dumps(code)).hexdigest()
+        except ValueError:  # a constant marshal cannot write
+            pass
+    return "name:" + f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', '?')}"
+
+
+def _global_names(code: types.CodeType) -> set[str]:
+    """Names a code object (and the functions/comprehensions nested in it) looks up."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names |= _global_names(const)
+    return names
+
+
+def code_fingerprint(func: Callable[..., Any]) -> str:
+    """SHA-256 of the source of ``func`` and of the same-module functions it calls.
+
+    The module-level functions and classes of ``func``'s own module that it names
+    (e.g. a step's private helpers), and those they name in turn, are included; code
+    imported from other modules is not (it is covered by the package version in
+    :func:`task_key`). Decorated functions are unwrapped (``functools.wraps``) and a
+    :func:`functools.partial` is fingerprinted by its function. Where no source can be
+    read, the bytecode stands in (see :func:`_source_text`).
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    func = inspect.unwrap(func)
+    module = getattr(func, "__module__", None)
+    seen: dict[str, str] = {}
+    todo: list[Any] = [func]
+    while todo:
+        obj = todo.pop()
+        name = f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+        if name in seen:
+            continue
+        seen[name] = _source_text(obj)
+        code = getattr(obj, "__code__", None)
+        if not isinstance(code, types.CodeType):
+            continue
+        scope = getattr(obj, "__globals__", {})
+        for ref in sorted(_global_names(code)):
+            target = scope.get(ref)
+            if (
+                isinstance(target, (types.FunctionType, type))
+                and getattr(target, "__module__", None) == module
+            ):
+                todo.append(target)
+    return hashlib.sha256(canonical_json(seen).encode()).hexdigest()
+
+
 def task_key(
     func: Callable[..., Any],
     options: Mapping[str, Any],
@@ -109,9 +180,14 @@ def task_key(
     upstream_keys: Mapping[str, str],
     version: str,
 ) -> str:
-    """SHA-256 of function, version, options, input fingerprints and upstream keys."""
+    """SHA-256 of function name and code, version, options, input fingerprints and upstream keys.
+
+    The code fingerprint (:func:`code_fingerprint`) makes an edited step recompute
+    instead of reusing its stale cached output.
+    """
     payload = {
         "func": f"{func.__module__}.{func.__qualname__}",
+        "code": code_fingerprint(func),
         "version": version,
         "options": options,
         "inputs": [fingerprint(p) for p in inputs],
