@@ -50,6 +50,7 @@ __all__ = [
     "TOTALSEGMENTATOR_NAMES",
     "canonical_region",
     "organ_doses",
+    "organ_doses_from_svalues",
     "organ_doses_table",
     "reference_af_table",
     "table2_html",
@@ -195,6 +196,19 @@ def _doses_one_phantom(
     d = {t: float(v) * to_mgy_per_mbq for t, v in zip(st.targets, dose, strict=True)}
     e = {t: float(np.sqrt(v)) * to_mgy_per_mbq for t, v in zip(st.targets, var, strict=True)}
     return d, e
+
+
+def organ_doses_from_svalues(
+    tiac_by_region: Mapping[str, float], svalues: SValueTable
+) -> tuple[dict[str, float], dict[str, float]]:
+    """Absorbed dose and its MC SD per target (mGy/MBq) for a given S-value table.
+
+    The MIRD sum of :func:`organ_doses` (same name checks, remainder of body) for an
+    S-value table made elsewhere, e.g. by ``direct_svalue_table`` on a phantom variant;
+    no effective dose.
+    """
+    tiac = _validate_tiac(tiac_by_region, Nuclide.from_name(svalues.nuclide))
+    return _doses_one_phantom(tiac, svalues)
 
 
 def _effective(
