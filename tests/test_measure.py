@@ -348,3 +348,35 @@ def test_tnr_background_shell_excludes_other_lesions():
     assert v["lesion_001", "tnr_background"] == pytest.approx(6.0 / bg[1])
     assert v["lesion_002", "tnr_background"] == pytest.approx(50.0 / bg[2], rel=0.05)
     assert not (df[df.metric == "tnr_background"].region_kind != "lesion").any()
+
+
+def test_suv_max_core_leaves_out_spill_in_of_a_warm_neighbour():
+    """A cold lesion in a hot organ: SUVmax sits on the border, the core max does not."""
+    from scipy import ndimage
+
+    from immunopet.measure import LESION_CORE_MM, lesion_core_labels
+
+    shape, spacing = (32, 32, 32), (4.0, 4.0, 4.0)
+    z, y, x = np.indices(shape)
+    r_mm = 4.0 * np.sqrt((z - 16) ** 2 + (y - 16) ** 2 + (x - 16) ** 2)
+    truth = np.where(r_mm <= 10.0, 1.0, 9.0)  # 20 mm photopenic lesion in a 9-SUV liver
+    # 6 mm FWHM blur (σ in voxels); the VOI is the true sphere, as an FDG contour would be.
+    suv = ndimage.gaussian_filter(truth, 6.0 / 2.3548 / 4.0)
+    les = (r_mm <= 10.0).astype(np.int16)
+    # A 12 mm lesion far away: too small for a 6 mm core, it keeps its innermost voxels.
+    les[(4.0 * np.sqrt((z - 6) ** 2 + (y - 6) ** 2 + (x - 6) ** 2)) <= 6.0] = 2
+    vol = Volume(suv, spacing, frame_of_reference_uid="1.2.3")
+    lm = LabelMap(vol.with_array(les, "label"), {1: "lesion_001", 2: "lesion_002"}, "lesion")
+    df = measure(_scan(vol), lm, suv=vol.with_array(suv, "SUVbw"), activity_at_scan_bq_per_ml=vol,
+                 activity_at_injection_bq_per_ml=vol, references=())  # fmt: skip
+    v = df.set_index(["region", "metric"])["value"]
+    assert v["lesion_001", "suv_max"] > 4.0  # the border voxels see the liver
+    assert v["lesion_001", "suv_max_core"] < 2.5  # the core does not
+    assert v["lesion_001", "background_suv_mean"] == pytest.approx(
+        v["lesion_001", "suv_max"] / v["lesion_001", "tnr_background"]
+    )
+    core = lesion_core_labels(les, spacing, LESION_CORE_MM)
+    assert set(np.unique(core)) == {0, 1, 2}  # the small lesion keeps its innermost voxels
+    assert np.all(les[core > 0] == core[core > 0])
+    # Core voxels of lesion 1 lie more than 6 mm inside: its outer voxel layers are out.
+    assert (core == 1).sum() < (les == 1).sum() and (core == 1).sum() >= 7

@@ -38,7 +38,20 @@ Definitions (stated once, used everywhere)
   belong to the lesion they are nearest to, and no voxel of any lesion of
   the map is background (lesion-to-background ratio after the shell
   background of Nestle et al., J Nucl Med 2005;46:1342; the default
-  detection metric of :mod:`immunopet.stats.detection`).
+  detection metric of :mod:`immunopet.stats.detection`). ``background_suv_mean``
+  is that shell's SUVmean itself, for ratios of other lesion metrics (e.g. the
+  SUVpeak-to-background ratio of a detection rule).
+* ``suv_max_core`` — for lesion rows of a lesion label map: SUVmax over the
+  lesion's *core*, the voxels whose centres lie more than ``lesion_core_mm``
+  (default :data:`LESION_CORE_MM`, about one FWHM of a clinical ¹²⁴I PET) from
+  the centre of the nearest voxel outside the lesion (Euclidean distance
+  transform on the PET grid, per lesion); a lesion too small to have such
+  voxels keeps its innermost ones. A VOI drawn on the FDG scan and carried to another scan has its
+  border where the neighbour's uptake spills in: a photopenic metastasis in
+  a warm liver would otherwise show the liver's SUV as its SUVmax. Leaving
+  out the border layer is the usual remedy of a reader who draws the ROI
+  "inside the lesion" (partial-volume spill-in: Soret, Bacharach & Buvat,
+  J Nucl Med 2007;48:932).
 """
 
 from __future__ import annotations
@@ -86,6 +99,53 @@ TABLE_COLUMNS = (
 
 #: Inner and outer radius (mm) of the local background shell of ``tnr_background``.
 BACKGROUND_SHELL_MM = (5.0, 15.0)
+
+#: Border layer (mm) left out of a lesion for ``suv_max_core``: about one FWHM of a
+#: clinical ¹²⁴I PET (5 mm system resolution ⊕ positron-range blur ≈ 6 mm), beyond
+#: which the spill-in across a planar edge falls below ~2 % (Gaussian PSF).
+LESION_CORE_MM = 6.0
+
+
+def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core_mm: float):
+    """Each lesion's core: its voxels farther than ``core_mm`` from any voxel outside it.
+
+    Parameters
+    ----------
+    labels
+        Integer lesion labels, 0 = not a lesion.
+    spacing_zyx_mm
+        Voxel spacing in array order (z, y, x), mm.
+    core_mm
+        Border thickness left out (see ``suv_max_core`` in the module docstring).
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape and labels as ``labels``, zero outside the cores. A lesion
+        whose voxels all lie within ``core_mm`` of its border keeps those at
+        the largest distance (its innermost voxels), so no lesion loses its core.
+    """
+    from scipy import ndimage
+
+    lab = np.asarray(labels)
+    core = np.zeros_like(lab)
+    for number, box in enumerate(ndimage.find_objects(lab), start=1):
+        if box is None:
+            continue
+        padded = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
+        inside = lab[padded] == number
+        # distance of each voxel centre to the nearest centre outside this lesion; the
+        # crop is padded by one voxel, and a lesion touching the image edge counts the
+        # edge as outside.
+        dist = ndimage.distance_transform_edt(np.pad(inside, 1), sampling=tuple(spacing_zyx_mm))[
+            1:-1, 1:-1, 1:-1
+        ]
+        dist = np.where(inside, dist, 0.0)
+        keep = dist > core_mm
+        if not keep.any():
+            keep = inside & (dist >= dist.max())
+        core[padded][keep] = number
+    return core
 
 
 def lesion_background_suv(
@@ -194,6 +254,7 @@ def measure(
     suv_kind: str = "bw",
     whole_body: bool = True,
     peak: bool = True,
+    lesion_core_mm: float = LESION_CORE_MM,
 ) -> pd.DataFrame:
     """Measure every region of one scan into the tidy table.
 
@@ -217,6 +278,8 @@ def measure(
         Add a ``whole_body`` row (the whole PET field of view).
     peak
         Compute SUVpeak (the costliest metric).
+    lesion_core_mm
+        Border layer (mm) left out of each lesion for ``suv_max_core``.
 
     Returns
     -------
@@ -304,12 +367,19 @@ def measure(
             if rs.region_kind == "lesion":
                 region_stats[name]["_lesion"] = 1.0
         if rs.region_kind == "lesion" and vox_idx is None:
-            background = lesion_background_suv(suv_vol, lab.reshape(suv_vol.shape), n)
+            lab3 = lab.reshape(suv_vol.shape)
+            background = lesion_background_suv(suv_vol, lab3, n)
+            core = lesion_core_labels(lab3, suv_vol.spacing_mm[::-1], lesion_core_mm)
+            core_max = np.full(n, -np.inf)
+            np.maximum.at(core_max, core[core > 0], suv_arr[core > 0])
             for number, name in rs.names.items():
                 bg = background[number]
                 smax = region_stats[name]["suv_max"]
                 ratio = smax / bg if bg > 0 else math.nan
+                cmax = core_max[number] if np.isfinite(core_max[number]) else math.nan
                 records.append((name, "lesion", "tnr_background", float(ratio), "1"))
+                records.append((name, "lesion", "background_suv_mean", float(bg), suv_unit))
+                records.append((name, "lesion", "suv_max_core", float(cmax), suv_unit))
     if empty:
         warnings.warn(
             f"{len(empty)} region(s) without any voxel on the PET grid, reported as NaN: "
