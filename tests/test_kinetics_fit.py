@@ -338,3 +338,15 @@ def test_auto_picks_bi_sum_for_two_clearance_phases() -> None:
     assert result.model == "bi_sum (auto: AICc)"
     assert result.tia_bq_h == pytest.approx(tia_true, rel=1e-6)
     assert result.parameters["aicc_bi_sum"] < result.parameters["aicc_mono"]
+
+
+def test_fitted_tail_uses_the_points_after_the_maximum() -> None:
+    """Uptake still rising at 1 h must not flatten the tail: it is fitted from the peak on."""
+    # Rising 1 → 24 h, then clearing with T_eff = 50 h (muscle-like IgG curve).
+    lam = LN2 / MONO_T_EFF_H
+    a = np.array([0.6, 1.0, math.exp(-lam * 24.0)]) * A0_BQ
+    result = integrate_trapezoid(curve(T3, a), tail="fit")
+    assert result.tail == "fit"
+    assert result.tail_decay_constant_per_h == pytest.approx(lam, rel=1e-9)
+    body = np.trapezoid(a, T3) + 0.5 * a[0] * T3[0]  # linear head from zero at t = 0
+    assert result.tia_bq_h == pytest.approx(body + a[-1] / lam, rel=1e-9)

@@ -103,7 +103,8 @@ def integrate_trapezoid(
         ``"linear"`` (from zero at t = 0) or ``"constant"`` (A₁ back to t = 0).
     tail
         ``"physical"``, ``"fit"`` (mono-exponential on the last
-        ``n_tail_points`` points, 2 or 3; λ ≥ λ_phys) or ``"none"``.
+        ``n_tail_points`` points, 2 or 3, but only those from the curve's maximum on
+        when fewer, at least 2; λ ≥ λ_phys) or ``"none"``.
     uncertainty
         ``"delta"`` or ``"monte_carlo"`` (activities resampled from N(A, SD), seeded).
 
@@ -131,6 +132,10 @@ def integrate_trapezoid(
     lam_phys = curve.decay_constant_per_h
     warnings: list[str] = []
     n_tail = min(n_tail_points, curve.n_points)
+    if tail == "fit" and curve.n_points >= 2:
+        # Fit only the clearing part: the points from the curve's maximum on (at least
+        # 2), so that uptake still rising at the first scan does not flatten the tail.
+        n_tail = max(2, min(n_tail, curve.n_points - int(np.argmax(a))))
     used_tail = tail
     if tail == "fit":
         if n_tail < 2:
