@@ -456,3 +456,23 @@ def test_study_statistics_configured_comparisons_and_cutoffs():
     assert set(cut.note) == {"sensitivity of suv_max ≥ 4", "specificity of suv_max ≥ 4"}
     assert (cut.statistic <= cut.n_a).all()
     assert cut.estimate.between(0, 1).all()
+
+
+def test_study_statistics_metric_option_selects_the_lesion_metric():
+    """``statistics.metric`` moves descriptive rows, default comparisons and ROC to it."""
+    from immunopet.study import StatisticsOptions
+
+    m, subjects = _cohort_measurements()
+    peak = m[m.metric == "suv_max"].assign(metric="suv_peak", value=lambda d: 0.8 * d.value)
+    table = study_statistics(pd.concat([m, peak]), subjects,
+                             options=StatisticsOptions(metric="suv_peak"))  # fmt: skip
+    assert set(table.loc[table.kind.isin(["descriptive", "comparison", "roc"]), "metric"]) == {
+        "suv_peak"
+    }
+    base = study_statistics(m, subjects)
+    pick = dict(kind="comparison", test="student", time_a_h=24.0, group_a="her2=positive",
+                group_b="her2=negative", tracer_a="124I-trastuzumab")  # fmt: skip
+    row = table.loc[np.logical_and.reduce([table[k] == v for k, v in pick.items()])].iloc[0]
+    ref = base.loc[np.logical_and.reduce([base[k] == v for k, v in pick.items()])].iloc[0]
+    assert row.mean_a == pytest.approx(0.8 * ref.mean_a)
+    assert row.p_value == pytest.approx(ref.p_value)  # a scale change leaves t unchanged

@@ -221,6 +221,14 @@ class LesionOptions(_Model):
         "1.5 x liver mean (Wahl et al., J Nucl Med 2009;50:122S); null: no such floor.",
     )
 
+    core_mm: float = Field(
+        default=6.0,
+        ge=0,
+        description="Border layer (mm) left out of each lesion VOI for suv_max_core, so that "
+        "a warm neighbour's spill-in does not set the SUVmax of a cold lesion "
+        "(see immunopet.measure; 6 mm is about one FWHM of a clinical 124I PET).",
+    )
+
     @property
     def method_spec(self) -> str:
         """The method as :func:`immunopet.regions.segment_lesions` spells it (``relative:0.41``)."""
@@ -241,6 +249,18 @@ class KineticsOptions(_Model):
         "points, never slower than physical decay), physical (decay only: an upper bound), none.",
     )
     tracer: str | None = Field(default=None, description="Tracer of the TACs (default: non-FDG).")
+    urinary_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="If given, the bladder contents' TIA comes from the dynamic bladder model "
+        "(MIRD Pamphlet 14 rev.) fed by the measured whole-body clearance, this fraction of it "
+        "leaving through urine, instead of integrating the bladder images (snapshots between "
+        "voids, whose tail would assume the bladder never empties).",
+    )
+    voiding_interval_h: float = Field(
+        default=3.5, gt=0, description="Voiding interval of the dynamic bladder model (ICRP 128)."
+    )
 
 
 class DosimetryOptions(_Model):
@@ -313,6 +333,12 @@ class StatisticsOptions(_Model):
 
     dispersion: Literal["sd", "sem"] = "sd"
     alpha: float = Field(default=0.05, gt=0, lt=1)
+    metric: str = Field(
+        default="suv_max",
+        description="Lesion uptake metric of the descriptive statistics, the default "
+        "comparisons and ROC (suv_max; suv_max_core leaves out the VOI's border layer, "
+        "suv_peak, ...).",
+    )
     comparisons: list[Comparison] = Field(default_factory=list)
     cutoffs: list[Cutoff] = Field(default_factory=list)
     detection: DetectionRule = Field(default_factory=DetectionRule)

@@ -89,6 +89,8 @@ def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
     Expected lesions are those the study file lists as analysed (the clinical
     record), never the simulation's truth.
     """
+    from ..report.sections import metric_label
+
     tables = results / "tables"
     lines: list[tuple[str, str]] = []
 
@@ -123,16 +125,18 @@ def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
         ]
         for _, r in cmp[cmp["test"].isin(["student", "welch"])].iterrows():
             lines.append(
-                (f"SUVmax 24 h HER2+ vs HER2− ({r['test']})",
+                (f"{metric_label(str(r['metric']))} 24 h HER2+ vs HER2− ({r['test']})",
                  f"{r['mean_a']:.2f} ± {r['sd_a']:.2f} (n={int(r['n_a'])}) vs "
                  f"{r['mean_b']:.2f} ± {r['sd_b']:.2f} (n={int(r['n_b'])}) mean ± SD, "
                  f"p = {r['p_value']:.2g}")
             )  # fmt: skip
         cut = main[(main["kind"] == "cutoff") & (main["time_a_h"] == 24.0)]
+        values = {c.metric: c.value for c in study.analysis.statistics.cutoffs if c.time == "24h"}
         for _, r in cut.iterrows():
             what = str(r["analysis"]).split(" of ")[0]
+            metric = str(r["metric"])
             lines.append(
-                (f"{what} of SUVmax ≥ 4.0 at 24 h",
+                (f"{what} of {metric_label(metric)} ≥ {values.get(metric, 4.0):g} at 24 h",
                  _pct(r["statistic"], r["n_a"], r["ci_low"], r["ci_high"]))
             )  # fmt: skip
     doses = read("doses")

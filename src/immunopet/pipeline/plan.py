@@ -54,6 +54,7 @@ def _scan_options(study: Study, subject: Subject, scan: ScanEntry) -> dict[str, 
         "labels_from": labels_from,
         "suv_kind": a.suv,
         "references": list(a.references),
+        "lesion_core_mm": a.lesions.core_mm,
     }  # fmt: skip
 
 
@@ -145,7 +146,8 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
         )  # fmt: skip
         tia = f"tias/{subject.id}"
         ko = {"subject": subject.id, "tracer": tracer, "model": a.kinetics.model,
-              "tail": a.kinetics.tail}  # fmt: skip
+              "tail": a.kinetics.tail, "urinary_fraction": a.kinetics.urinary_fraction,
+              "voiding_interval_h": a.kinetics.voiding_interval_h}  # fmt: skip
         tasks.append(Task(tia, "tias", steps.subject_tias, ko, deps=(tac,), subject=subject.id,
                           table="tias"))  # fmt: skip
         if a.dosimetry.enabled:

@@ -13,9 +13,8 @@ step                   calls
                        reference lesions carried onto the scan
                        (:func:`~immunopet.regions.carry_lesions`, rigid CT registration
                        when frames differ) → :func:`immunopet.measure.measure`
-``tacs``               the subject's activity rows of the TAC tracer
-``tias``               :func:`immunopet.kinetics.curves_from_table` → :func:`~immunopet.kinetics.fit_tac`
-``doses``              :func:`immunopet.dosimetry.organ_dose.organ_doses_table`
+``tacs``, ``tias``,    in :mod:`.dose_steps`: the subject's activity rows → time-integrated
+``doses``              activities (optionally the dynamic bladder) → organ doses
 ``statistics``         :func:`immunopet.stats.study_statistics`
 ``preclinical``        the animal arm's tidy %ID/g table (T/M and tests: the report)
 =====================  ==============================================================
@@ -33,6 +32,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .dose_steps import subject_doses, subject_tacs, subject_tias
 from .store import Bundle
 
 __all__ = [
@@ -209,7 +209,7 @@ def measure_scan(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bun
     the scan's MIP with lesion contours (PNG bytes, array ``mip_png``).
     """
     from ..errors import InputError
-    from ..measure import measure
+    from ..measure import LESION_CORE_MM, measure
     from ..quant import suv_volume
     from ..regions import blood_pool, carry_lesions, register_rigid
 
@@ -248,7 +248,14 @@ def measure_scan(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bun
             # (they remain in whole_body, hence in the remainder of body for dosimetry).
             kept = np.where(np.asarray(lesions.array) > 0, 0, organs.array)
             regions[0] = organs.replace(volume=organs.volume.with_array(kept))
-    table = measure(scan, regions, references=o["references"], suv=suv, suv_kind=o["suv_kind"])
+    table = measure(
+        scan,
+        regions,
+        references=o["references"],
+        suv=suv,
+        suv_kind=o["suv_kind"],
+        lesion_core_mm=float(o.get("lesion_core_mm", LESION_CORE_MM)),
+    )
     table = table.assign(subject=o["subject"], scan_id=o["scan_id"], tracer=o["tracer"])
     table = table.assign(time_point_h=float(o["time_h"]))
     lesion_maps = [r for r in regions if getattr(r, "region_kind", "") == "lesion"]
@@ -267,75 +274,6 @@ def _mip_png(suv, lesions, title: str) -> bytes | None:  # type: ignore[no-untyp
     except ImportError:
         return None
     return mip_figure(suv, lesions, title=title)
-
-
-def subject_tacs(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
-    """The subject's time-activity points (organs, blood, whole body) of the TAC tracer."""
-    frames = [_table(upstream[k]) for k in sorted(upstream)]
-    df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
-    if df.empty:
-        return df
-    tracer = str(options["tracer"]).lower()
-    keep = df["tracer"].astype(str).str.lower().str.contains(tracer, regex=False)
-    keep &= df["region_kind"].isin(["organ", "blood", "whole_body", "lesion"])
-    keep &= df["metric"].isin(
-        ["activity_bq", "activity_decay_corrected_bq", "percent_ia", "suv_mean", "suv_max",
-         "volume_ml", "injected_activity_bq"]
-    )  # fmt: skip
-    return (
-        df[keep].sort_values(["region", "metric", "time_h"], kind="stable").reset_index(drop=True)
-    )
-
-
-def subject_tias(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
-    """Time-integrated activity per organ of one subject (kinetics output table)."""
-    from ..kinetics import KINETICS_COLUMNS, curves_from_table, fit_tac
-
-    tac = next(iter(upstream.values()))
-    organs = tac[tac["region_kind"].isin(["organ", "blood", "whole_body"])]
-    # A region outside the field of view at some time point measures NaN there: its
-    # curve uses the time points where it was seen (regions never seen drop out).
-    organs = organs[~((organs["metric"] == "activity_bq") & ~np.isfinite(organs["value"]))]
-    rows = []
-    for curve in curves_from_table(organs, tracer=options["tracer"]):
-        result = fit_tac(curve, options["model"], tail=options["tail"], warn=False)
-        rows.append(result.to_row())
-    return pd.DataFrame(rows, columns=None if rows else list(KINETICS_COLUMNS))
-
-
-def subject_doses(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
-    """Organ absorbed doses and effective dose of one subject (dose output table).
-
-    The measured field of view (``whole_body``) is the total-body source; organs
-    named beside it turn it into the remainder of body (OLINDA-style). Regions the
-    dosimetry phantom does not know (e.g. ``arm_bones``) and the blood pool are
-    not sources of their own: their activity stays in the remainder (a warning
-    names them).
-    """
-    import warnings
-
-    from ..dosimetry.organ_dose import organ_doses_table
-    from ..dosimetry.organ_names import canonical_region
-    from ..errors import ImmunopetError, ImmunopetWarning
-
-    tias = next(iter(upstream.values()))
-    tias = tias[tias["region"] != "blood"].copy()
-    tias["region"] = tias["region"].replace({"whole_body": "total_body"})
-    unknown = []
-    for region in tias["region"].unique():
-        try:
-            canonical_region(region)
-        except ImmunopetError:
-            unknown.append(str(region))
-    if unknown:
-        warnings.warn(
-            f"regions without a phantom organ, left in the remainder of body: {sorted(unknown)}",
-            ImmunopetWarning,
-            stacklevel=1,
-        )
-        tias = tias[~tias["region"].isin(unknown)]
-    nuclide = options.get("nuclide") or str(tias["nuclide"].iloc[0])
-    return organ_doses_table(tias, nuclide, options["phantom"])
 
 
 def subjects_table(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:

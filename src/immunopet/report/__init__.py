@@ -100,11 +100,12 @@ def render_report(
     stats_options = options.get("statistics") if isinstance(options, Mapping) else None
     spread = str((stats_options or {}).get("dispersion", "sd"))
     spread = spread if spread in ("sd", "sem") else "sd"
+    metric = str((stats_options or {}).get("metric") or "suv_max")
     lesions_wide = build_lesions(measurements, subjects, frames.get("lesions"))
     sections: list[Section] = [
         cohort_section(subjects, lesions_wide),
-        lesion_section(lesions_wide, group_key),
-        dot_plot_section(lesions_wide, group_key, spread=spread),  # type: ignore[arg-type]
+        lesion_section(lesions_wide, group_key, metric),
+        dot_plot_section(lesions_wide, group_key, spread=spread, metric=metric),  # type: ignore[arg-type]
         statistics_section(frames.get("statistics"), lesions_wide, group_key, spread=spread),  # type: ignore[arg-type]
         tac_section(measurements),
         tnr_section(lesions_wide, group_key),

@@ -104,8 +104,10 @@ def dot_plot_figure(
     return _png(fig), texts
 
 
-def lesion_suvmax_figure(lesions: pd.DataFrame, *, group_key: str | None) -> bytes:
-    """SUVmax of every lesion against nominal time, one line per lesion, coloured by group."""
+def lesion_suvmax_figure(
+    lesions: pd.DataFrame, *, group_key: str | None, metric: str = "suv_max"
+) -> bytes:
+    """``metric`` (SUVmax) of every lesion against nominal time, one line per lesion, by group."""
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
     groups = (
         list(dict.fromkeys(lesions[group_key].astype(str)))
@@ -116,13 +118,13 @@ def lesion_suvmax_figure(lesions: pd.DataFrame, *, group_key: str | None) -> byt
         g = str(sub[group_key].iloc[0]) if group_key and group_key in sub else ""
         sub = sub.sort_values("time_point_h")
         ax.plot(
-            sub["time_point_h"], sub["suv_max"], "o-", ms=3, lw=0.8, alpha=0.7,
+            sub["time_point_h"], sub[metric], "o-", ms=3, lw=0.8, alpha=0.7,
             color=_COLOURS[groups.index(g) % len(_COLOURS)],
         )  # fmt: skip
     for i, g in enumerate(groups):
         ax.plot([], [], color=_COLOURS[i % len(_COLOURS)], label=f"{group_key} {g}".strip())
     ax.set_xlabel("time post-injection (h)")
-    ax.set_ylabel("lesion SUVmax")
+    ax.set_ylabel(f"lesion {metric}")
     ax.legend(fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)

@@ -99,6 +99,14 @@ def methods_paragraphs(options: Any, *, version: str) -> list[str]:
     phantom = _PHANTOM.get(phantom_name, f"{phantom_name} phantom")
     seed = _get(options, "lesions", "seed_suv")
     seed_text = f", SUVmax \u2265 {float(seed):g}" if seed is not None else ""
+    metric = str(_get(options, "statistics", "metric", default="suv_max"))
+    core_mm = float(_get(options, "lesions", "core_mm", default=6.0))
+    metric_text = (
+        f" Lesion uptake is the SUVmax of the VOI's core, the voxels more than {core_mm:g} mm "
+        "inside its border, so that a warm neighbour's spill-in does not set it."
+        if metric == "suv_max_core"
+        else ""
+    )
     dispersion = str(_get(options, "statistics", "dispersion", default="sd"))
     alpha = float(_get(options, "statistics", "alpha", default=0.05))
     rule = DetectionRule.from_options(_get(options, "statistics", "detection"))
@@ -119,7 +127,7 @@ def methods_paragraphs(options: Any, *, version: str) -> list[str]:
         "present at scan time was used for dosimetry.",
         f"Lesions were delineated on the {ref_tracer} reference scan as {seg} (minimum "
         f"diameter {min_d:g} mm{seed_text}) and carried onto the other scans; tumour-to-normal ratios used "
-        f"{', '.join(map(str, refs))} as reference regions.",
+        f"{', '.join(map(str, refs))} as reference regions.{metric_text}",
         f"Time-activity curves were integrated with the {model} model and a {tail} tail; "
         f"organ absorbed doses followed the MIRD formalism with the {phantom} and "
         "ICRP-103 tissue weighting factors for the effective dose.",

@@ -104,16 +104,33 @@ def cohort_section(subjects: pd.DataFrame | None, lesions_wide: pd.DataFrame | N
     return Section("cohort", "Cohort", tables=[frame_table(table, f"{len(table)} subjects")])
 
 
-def lesion_section(lesions_wide: pd.DataFrame | None, group_key: str | None) -> Section:
-    """Per-lesion SUVmax by tracer and nominal time point, and its figure."""
-    if lesions_wide is None or lesions_wide.empty or "suv_max" not in lesions_wide:
-        return missing("lesions", "Lesion SUVmax by time point", "measurements")
+#: Display names of the lesion uptake metrics a study may choose (statistics.metric).
+METRIC_LABELS = {
+    "suv_max": "SUVmax",
+    "suv_max_core": "SUVmax (VOI core)",
+    "suv_peak": "SUVpeak",
+    "suv_mean": "SUVmean",
+}
+
+
+def metric_label(metric: str) -> str:
+    """How the report names a lesion metric (``suv_max_core`` → "SUVmax (VOI core)")."""
+    return METRIC_LABELS.get(metric, metric)
+
+
+def lesion_section(
+    lesions_wide: pd.DataFrame | None, group_key: str | None, metric: str = "suv_max"
+) -> Section:
+    """Per-lesion uptake (``metric``, SUVmax by default) by tracer and time point, and its figure."""
+    label = metric_label(metric)
+    if lesions_wide is None or lesions_wide.empty or metric not in lesions_wide:
+        return missing("lesions", f"Lesion {label} by time point", "measurements")
     lw = lesions_wide.copy()
     lw["column"] = lw["tracer"] + " " + lw["time_point_h"].map(lambda t: f"{t:g} h")
     index = ["subject", "region"] + ([group_key] if group_key and group_key in lw else [])
     for col in index:  # a missing label must not drop the lesion from the pivot
         lw[col] = lw[col].astype(object).where(lw[col].notna(), "–")
-    wide = lw.pivot_table(index=index, columns="column", values="suv_max", aggfunc="first")
+    wide = lw.pivot_table(index=index, columns="column", values=metric, aggfunc="first")
     order = lw.sort_values(["tracer", "time_point_h"])["column"].drop_duplicates().tolist()
     wide = wide[[c for c in order if c in wide.columns]].reset_index()
     wide.columns.name = None
@@ -122,14 +139,14 @@ def lesion_section(lesions_wide: pd.DataFrame | None, group_key: str | None) -> 
     if not main.empty:
         figs.append(
             Figure(
-                figures.lesion_suvmax_figure(main, group_key=group_key),
-                "SUVmax of each lesion against time post-injection (one line per lesion).",
+                figures.lesion_suvmax_figure(main, group_key=group_key, metric=metric),
+                f"{label} of each lesion against time post-injection (one line per lesion).",
             )
         )
     return Section(
         "lesions",
-        "Lesion SUVmax by time point",
-        tables=[frame_table(wide, f"{len(wide)} lesions; SUVmax per scan")],
+        f"Lesion {label} by time point",
+        tables=[frame_table(wide, f"{len(wide)} lesions; {label} per scan")],
         figures=figs,
     )
 
@@ -142,12 +159,13 @@ def dot_plot_section(
     time_h: float = 24.0,
     reference_tracer: str = "FDG",
     spread: Spread = "sd",
+    metric: str = "suv_max",
 ) -> Section:
     """Fig-5-style dot plots: tracer HER2+ vs HER2− at ``time_h``, FDG, tracer vs FDG.
 
     Figure bars are always mean ± SD; the table gives mean ± ``spread`` (named).
     """
-    title = "Lesion SUVmax by group: tracer vs FDG (Fig. 5 style)"
+    title = f"Lesion {metric_label(metric)} by group: tracer vs FDG (Fig. 5 style)"
     if lesions_wide is None or lesions_wide.empty or not group_key or group_key not in lesions_wide:
         return Section("dotplot", title, note="Not available: no lesions with group labels.")
     lw = lesions_wide[lesions_wide[group_key].notna()]
@@ -163,7 +181,7 @@ def dot_plot_section(
     negative = neg_values[0] if neg_values else "negative"
 
     def values(df: pd.DataFrame, g: str) -> np.ndarray:
-        return df.loc[df[group_key].astype(str) == g, "suv_max"].to_numpy(float)
+        return df.loc[df[group_key].astype(str) == g, metric].to_numpy(float)
 
     short = {positive: f"{group_key}+", negative: f"{group_key}−"}
     panels = [(f"{tracer} {tp:g} h", short[positive], values(at, positive),

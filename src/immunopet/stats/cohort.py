@@ -4,7 +4,8 @@
 subject·scan·region·metric), the subjects table (subject, sex, group labels)
 and optionally the lesions table (per-lesion truth), and runs
 
-* descriptive statistics of lesion SUVmax per tracer, time point and group
+* descriptive statistics of the lesion uptake metric (``options.metric``, default
+  SUVmax) per tracer, time point and group
   (n, mean, SD, SEM, median, range);
 * group comparisons — the study file's ``statistics.comparisons``, or, by
   default, the reference study's set: positive vs negative lesions per tracer
@@ -124,7 +125,8 @@ def study_statistics(
     tracers = list(dict.fromkeys(table["tracer"]))
     ref = [t for t in tracers if reference_tracer.lower() in t.lower()]
     main = [t for t in tracers if t not in ref]
-    unit = _unit(measurements, "suv_max")
+    metric = str(getattr(options, "metric", None) or "suv_max")
+    unit = _unit(measurements, metric)
 
     # Descriptive: every tracer × time point × group.
     for tracer in tracers:
@@ -133,12 +135,12 @@ def study_statistics(
             for g in [None, *groups]:
                 arm = LesionArm(tracer, float(tp), ((key, g),) if g is not None else ())
                 sub = arm.select(table)
-                if "suv_max" not in sub.columns or sub.empty:
+                if metric not in sub.columns or sub.empty:
                     continue
-                d = describe(sub["suv_max"], unit=unit)
+                d = describe(sub[metric], unit=unit)
                 rows.append(
                     record(
-                        analysis=f"suv_max: {arm.label()}", kind="descriptive", metric="suv_max",
+                        analysis=f"{metric}: {arm.label()}", kind="descriptive", metric=metric,
                         tracer_a=tracer, time_a_h=float(tp), group_a=arm.group_label,
                         n_a=d.n, mean_a=d.mean, sd_a=d.sd, sem_a=d.sem,
                         median_a=d.median, min_a=d.minimum, max_a=d.maximum, unit=unit,
@@ -154,7 +156,7 @@ def study_statistics(
         for tracer in tracers:
             for tp in sorted(table.loc[table["tracer"] == tracer, "time_point_h"].unique()):
                 rows += compare_arms(
-                    table, "suv_max", LesionArm(tracer, tp, ((key, g_pos),)), LesionArm(tracer, tp, ((key, g_neg),)),
+                    table, metric, LesionArm(tracer, tp, ((key, g_pos),)), LesionArm(tracer, tp, ((key, g_neg),)),
                     ["student", "welch", "mann_whitney"], unit,
                 )  # fmt: skip
         for tracer in main:
@@ -163,12 +165,12 @@ def study_statistics(
                 for r in ref:
                     for tp in tps:
                         rows += compare_arms(
-                            table, "suv_max", LesionArm(tracer, tp, ((key, g),)), LesionArm(r, None, ((key, g),)),
+                            table, metric, LesionArm(tracer, tp, ((key, g),)), LesionArm(r, None, ((key, g),)),
                             ["student", "paired_t", "wilcoxon"], unit,
                         )  # fmt: skip
                 for t1, t2 in zip(tps[:-1], tps[1:], strict=True):
                     rows += compare_arms(
-                        table, "suv_max", LesionArm(tracer, t1, ((key, g),)), LesionArm(tracer, t2, ((key, g),)),
+                        table, metric, LesionArm(tracer, t1, ((key, g),)), LesionArm(tracer, t2, ((key, g),)),
                         ["student", "paired_t"], unit,
                     )  # fmt: skip
 
@@ -209,7 +211,7 @@ def study_statistics(
                             time_label_h(c.time), c.group, c.positive))  # fmt: skip
     if not specs and key is not None and main:
         tps = sorted(table.loc[table["tracer"] == main[0], "time_point_h"].unique())
-        roc_targets += [("suv_max", main[0], float(tp), key, positive) for tp in tps]
+        roc_targets += [(metric, main[0], float(tp), key, positive) for tp in tps]
     done_roc: set[tuple[Any, ...]] = set()
     for metric, tracer, tp, gkey, pos in roc_targets:
         if metric not in table.columns or gkey not in table.columns:
