@@ -1,9 +1,19 @@
-"""Validation of the built-in demo against the simulation's truth (issue 7).
+"""Validation of the built-in demo against the paper and the simulation's truth (issue 7).
 
-``immunopet demo`` simulates a 2-subject cohort (19 FDG lesions, all ≥ 1 cm)
-and analyses it blind; only this test reads ``truth.json``. It checks what a
-physicist would publish for a digital-twin validation:
+``immunopet demo`` simulates the six patients of the reference study (29 FDG
+lesions ≥ 1 cm; seed 0) and analyses them blind; only these tests read
+``truth.json``. They check what a physicist would publish for a digital-twin
+validation:
 
+* the paper's findings, read from the pipeline's own statistics table
+  (reference-study.md, "Published results to reproduce"): HER2+ detection
+  highest at 24 h (paper 14/18, 18/18, 16/18 at 1/24/48 h); HER2+ vs HER2−
+  lesion SUVmax at 24 h p < 0.001 (paper p < 0.0001); SUVmax 4.0 at 24 h with
+  sensitivity ≥ 90 % and specificity 100 % (paper 94.4 % / 100 %); every FDG
+  lesion SUVmax > 4 (paper: all 29 > 4); total-body dose and effective dose of
+  the paper's order (paper 0.201 mGy/MBq and 0.30 mSv/MBq, 5 patients);
+* organ SUVs inside the published 1/24/48 h ranges, widened by the
+  partial-volume loss measured against the simulation's truth;
 * detection: every truth lesion ≥ 10 mm is found on FDG, centroid within
   1.5 PET voxels (6 mm at 4 mm voxels), and nothing else is found;
 * recovery coefficient RC = measured SUVmax / true lesion SUV (the activity the
@@ -38,7 +48,7 @@ def demo_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo")
     code = 0
     try:
-        main(["demo", "-o", str(out), "--subjects", "2", "--seed", "0", "--quiet"])
+        main(["demo", "-o", str(out), "--seed", "0", "--quiet"])
     except SystemExit as exc:
         code = exc.code
     assert code == 0
@@ -47,7 +57,8 @@ def demo_dir(tmp_path_factory):
 
 def _tables(out):
     tables = out / "results" / "tables"
-    return {n: pd.read_parquet(tables / f"{n}.parquet") for n in ("lesions", "measurements")}
+    names = ("lesions", "measurements", "statistics", "doses")
+    return {n: pd.read_parquet(tables / f"{n}.parquet") for n in names}
 
 
 def test_demo_prints_summary_from_results(demo_dir, capsys):
@@ -55,8 +66,8 @@ def test_demo_prints_summary_from_results(demo_dir, capsys):
     from immunopet.study import load_study
 
     lines = dict(demo_summary(demo_dir / "results", load_study(demo_dir / "study.yaml")))
-    assert lines["FDG lesions found / expected"].startswith("19/19")
-    assert lines["HER2+ detection 24 h"].startswith("16/16")
+    assert lines["FDG lesions found / expected"].startswith("29/29")
+    assert lines["HER2+ detection 24 h"].startswith("18/18")
     assert "mSv/MBq" in lines["effective dose (ICRP 103)"]
     assert (demo_dir / "results" / "report.html").stat().st_size > 10_000
 
@@ -114,3 +125,108 @@ def test_organ_suv_mean_recovered(demo_dir):
     print("\norgan SUVmean, recovered vs truth:\n", table.round(2).to_string(index=False))
     assert np.allclose(table.liver, table.liver_true, rtol=0.10)
     assert np.allclose(table.blood, table.blood_true, rtol=0.05)
+
+
+#: Published organ SUV ranges at 1 / 24 / 48 h in the 5 patients other than patient 6
+#: (reference-study.md, "Organ SUVmax ranges"; the Methods call them mean SUVs of
+#: ROIs, which is what is compared here). Blood is the pool in the cardiac ventricles.
+PUBLISHED_ORGAN_SUV = {
+    "blood": ((7.3, 11.2), (3.6, 11.9), (2.2, 8.2)),
+    "liver": ((4.6, 7.4), (2.6, 5.4), (2.5, 3.9)),
+    "kidneys": ((0.9, 3.3), (0.5, 4.5), (0.4, 3.6)),
+    "urinary_bladder_contents": ((0.4, 2.8), (3.3, 14.7), (3.9, 19.5)),
+    "spleen": ((4.6, 6.9), (2.2, 6.3), (0.8, 4.6)),
+    "thyroid": ((1.9, 2.3), (4.1, 8.4), (4.8, 11.0)),
+}
+
+
+def _statistics(demo_dir, kind):
+    s = _tables(demo_dir)["statistics"]
+    return s[(s.kind == kind) & ~s.tracer_a.astype(str).str.contains("FDG")]
+
+
+def test_paper_findings_reproduced_blind(demo_dir):
+    """The paper's lesion findings, from the pipeline's statistics (never the truth)."""
+    det = _statistics(demo_dir, "detection")
+    det = det[det.group_a == "her2=positive"].set_index("time_a_h")["estimate"]
+    print("\nHER2+ detection by time point:\n", det)
+    assert det[24.0] == 1.0 and det[24.0] > det[1.0] and det[24.0] > det[48.0]
+    cmp = _statistics(demo_dir, "comparison")
+    her2 = cmp[(cmp.time_a_h == 24.0) & (cmp.time_b_h == 24.0) & (cmp.test == "student")
+               & (cmp.group_a == "her2=positive") & (cmp.group_b == "her2=negative")]  # fmt: skip
+    assert len(her2) == 1 and her2.p_value.iloc[0] < 1e-3
+    assert her2.mean_a.iloc[0] > 2.0 * her2.mean_b.iloc[0]
+    late = cmp[(cmp.group_a == "her2=positive") & (cmp.time_a_h == 24.0)
+               & (cmp.time_b_h == 48.0) & (cmp.test == "student")]  # fmt: skip
+    assert late.mean_a.iloc[0] > late.mean_b.iloc[0]  # paper: 7.83 vs 5.73 (p = 0.0065)
+    cut = _statistics(demo_dir, "cutoff")
+    cut = cut[cut.time_a_h == 24.0]
+    cut = cut.set_index(cut["analysis"].str.split(" of ").str[0])
+    print("\ncutoff at 24 h:\n", cut[["metric", "statistic", "n_a", "estimate"]])
+    assert cut.loc["sensitivity", "estimate"] >= 0.90
+    assert cut.loc["specificity", "estimate"] == 1.0
+    fdg = _tables(demo_dir)["lesions"]
+    assert (fdg.suv_max > 4.0).all()  # paper: every FDG lesion > 4
+
+
+def test_doses_of_the_papers_order(demo_dir):
+    """Total-body and effective dose vs OLINDA/EXM's (paper, 5 patients; patient 6 left out).
+
+    The effective dose is higher than the paper's 0.30 mSv/MBq (about 1.5–2×) for
+    reasons the README states: immunopet counts the lungs, stomach, colon, marrow and
+    thyroid seen in the images as sources, where OLINDA spread everything outside
+    heart, liver, spleen, kidneys and bladder over the whole body; the thyroid, still
+    rising at 48 h, keeps a physical-decay tail. The total-body dose, which depends on
+    the whole-body retention only, is within 30 % of the paper's 0.201 mGy/MBq.
+    """
+    d = _tables(demo_dir)["doses"]
+    d = d[(d.subject != "P06") & d.unit.str.endswith("/MBq")]
+    effective = d[d.quantity == "effective_dose"].value.to_numpy(float)
+    total_body = d[(d.quantity == "absorbed_dose") & (d.target == "total_body")].value
+    print("\neffective dose (mSv/MBq):", effective.round(3), "total body (mGy/MBq):",
+          total_body.round(3).to_numpy())  # fmt: skip
+    assert len(effective) == 5
+    assert np.all((effective > 0.5 * 0.3011) & (effective < 2.5 * 0.3011))
+    assert np.all(np.abs(total_body.to_numpy(float) / 0.201 - 1) < 0.30)
+
+
+def test_organ_suvs_inside_published_ranges(demo_dir):
+    """Measured organ SUVmean inside the paper's ranges, widened by the measured PVE.
+
+    The widening is the partial-volume recovery of each organ (measured SUVmean /
+    simulated true SUVmean, from the truth): thin or small organs (kidney cortex,
+    thyroid) lose counts to their surroundings, and this is what explains a value
+    below the published low end.
+    """
+    truth = json.loads((demo_dir / "truth.json").read_text())
+    m = _tables(demo_dir)["measurements"]
+    m = m[m.metric == "suv_mean"].set_index(["subject", "scan_id", "region"])["value"]
+    rows = []
+    for s in truth["subjects"]:
+        if s["subject"] == "P06":  # the paper's curves leave patient 6 out
+            continue
+        for sc in s["scans"]:
+            if sc["tracer"] == "FDG" or round(sc["time_h"]) not in (1, 24, 48):
+                continue
+            k = (1, 24, 48).index(round(sc["time_h"]))
+            for organ, ranges in PUBLISHED_ORGAN_SUV.items():
+                true_organ = "heart_contents" if organ == "blood" else organ
+                measured = m[(s["subject"], sc["scan_id"], organ)]
+                rows.append(dict(organ=organ, time_h=(1, 24, 48)[k], subject=s["subject"],
+                                 measured=measured, rc=measured / sc["organ_true_suv"][true_organ],
+                                 low=ranges[k][0], high=ranges[k][1]))  # fmt: skip
+    table = pd.DataFrame(rows)
+    rc = table.groupby("organ")["rc"].agg(["min", "max"])
+    print("\norgan partial-volume recovery (measured / true SUVmean):\n", rc.round(3))
+    table = table.join(rc, on="organ")
+    low = table.low * np.minimum(table["min"], 1.0) * 0.97
+    high = table.high * np.maximum(table["max"], 1.0) * 1.03
+    table["inside"] = table.measured.between(low, high)
+    print(table.round(2).to_string(index=False))
+    assert table.inside.all()
+    # The widening is a partial-volume loss, not a free fudge: it grows as the organ
+    # shrinks — blood pool and liver ≥ 90 %, spleen and kidneys (~120 mL, ~250 mL of
+    # thin cortex) ≥ 80 %, the 20 mL thyroid ≥ 60 %; nothing gains more than 10 %.
+    assert (rc.loc[["blood", "liver"], "min"] > 0.9).all()
+    assert (rc.loc[["spleen", "kidneys"], "min"] > 0.8).all()
+    assert (rc["min"] > 0.6).all() and (rc["max"] < 1.1).all()
