@@ -40,18 +40,19 @@ Definitions (stated once, used everywhere)
   background of Nestle et al., J Nucl Med 2005;46:1342; the default
   detection metric of :mod:`immunopet.stats.detection`). ``background_suv_mean``
   is that shell's SUVmean itself, for ratios of other lesion metrics (e.g. the
-  SUVpeak-to-background ratio of a detection rule).
+  lesion-to-background ratio of a detection rule on ``suv_max_core``).
 * ``suv_max_core`` — for lesion rows of a lesion label map: SUVmax over the
   lesion's *core*, the voxels whose centres lie more than ``lesion_core_mm``
   (default :data:`LESION_CORE_MM`, about one FWHM of a clinical ¹²⁴I PET) from
   the centre of the nearest voxel outside the lesion (Euclidean distance
-  transform on the PET grid, per lesion); a lesion too small to have such
-  voxels keeps its innermost ones. A VOI drawn on the FDG scan and carried to another scan has its
-  border where the neighbour's uptake spills in: a photopenic metastasis in
-  a warm liver would otherwise show the liver's SUV as its SUVmax. Leaving
-  out the border layer is the usual remedy of a reader who draws the ROI
-  "inside the lesion" (partial-volume spill-in: Soret, Bacharach & Buvat,
-  J Nucl Med 2007;48:932).
+  transform on the PET grid, per lesion); a lesion too small to have enough
+  such voxels keeps its innermost ones (at least :data:`MIN_CORE_VOXELS`).
+  A VOI drawn on the FDG scan and carried to another scan has its border
+  where the neighbour's uptake spills in: a photopenic metastasis in a warm
+  liver would otherwise show the liver's SUV as its SUVmax. Leaving out the
+  border layer is the usual remedy of a reader who draws the ROI "inside the
+  lesion" (partial-volume spill-in: Soret, Bacharach & Buvat, J Nucl Med
+  2007;48:932).
 """
 
 from __future__ import annotations
@@ -105,6 +106,9 @@ BACKGROUND_SHELL_MM = (5.0, 15.0)
 #: which the spill-in across a planar edge falls below ~2 % (Gaussian PSF).
 LESION_CORE_MM = 6.0
 
+#: Fewest voxels a lesion core keeps (a voxel and its 6 face neighbours).
+MIN_CORE_VOXELS = 7
+
 
 def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core_mm: float):
     """Each lesion's core: its voxels farther than ``core_mm`` from any voxel outside it.
@@ -122,8 +126,9 @@ def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core
     -------
     numpy.ndarray
         Same shape and labels as ``labels``, zero outside the cores. A lesion
-        whose voxels all lie within ``core_mm`` of its border keeps those at
-        the largest distance (its innermost voxels), so no lesion loses its core.
+        with fewer than :data:`MIN_CORE_VOXELS` voxels beyond ``core_mm`` keeps
+        its innermost ones (at least that many, ties kept), so no lesion loses
+        its core.
     """
     from scipy import ndimage
 
@@ -142,8 +147,12 @@ def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core
         ]
         dist = np.where(inside, dist, 0.0)
         keep = dist > core_mm
-        if not keep.any():
-            keep = inside & (dist >= dist.max())
+        if keep.sum() < MIN_CORE_VOXELS:
+            # Too small for the full border: its innermost voxels, at least a voxel and
+            # its six face neighbours (ties kept), so a VOI off by one voxel still holds
+            # the lesion's centre.
+            ranked = np.sort(dist[inside])[::-1]
+            keep = inside & (dist >= ranked[min(MIN_CORE_VOXELS, ranked.size) - 1])
         core[padded][keep] = number
     return core
 

@@ -295,7 +295,7 @@ class Comparison(_Model):
     """A comparison of one metric between two arms (groups, time points or tracers)."""
 
     name: str
-    metric: str = "suv_max"
+    metric: str | None = Field(default=None, description="Default: statistics.metric.")
     region_kind: str = "lesion"
     a: Arm
     b: Arm

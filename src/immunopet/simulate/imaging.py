@@ -51,6 +51,7 @@ __all__ = [
     "render_suv_map",
     "pet_grid",
     "form_pet_image",
+    "add_noise",
     "form_ct_image",
 ]
 
@@ -288,6 +289,14 @@ def form_pet_image(
     if rng is not None:
         conc_bq_per_ml = _add_noise(conc_bq_per_ml, nuclide, system, rng)
     return grid.with_array(conc_bq_per_ml.astype(np.float32), unit="BQML")
+
+
+def add_noise(
+    image: Volume, *, nuclide: Nuclide, system: PetSystem, rng: np.random.Generator
+) -> Volume:
+    """One noisy realisation of a noiseless image from :func:`form_pet_image` (same model)."""
+    noisy = _add_noise(np.asarray(image.array, dtype=np.float64), nuclide, system, rng)
+    return image.with_array(noisy.astype(np.float32), unit=image.unit)
 
 
 def positron_yield(nuclide: Nuclide) -> float:

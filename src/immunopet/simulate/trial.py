@@ -25,12 +25,11 @@ from typing import Any
 import numpy as np
 from pydicom.uid import generate_uid
 
-from ..measure import LESION_CORE_MM
 from ..nuclides import Nuclide
 from ..scan import Acquisition
 from .anatomy import SubjectAnatomy, local_background_organ, place_lesions, subject_anatomy
-from .biodistribution import interpolate_suv, organ_suvs
-from .cohort import Cohort, LesionSpec, SubjectSpec, build_cohort
+from .biodistribution import organ_suvs
+from .cohort import Cohort, SubjectSpec, build_cohort
 from .imaging import (
     PetSystem,
     SphereLesion,
@@ -42,12 +41,13 @@ from .imaging import (
     system_fwhm_mm,
     true_uptake_for_target,
 )
+from .lesion_uptake import FDG_TRACER, calibrate_lesions, lesion_target
 from .preclinical import write_micropet_table
+from .study_file import study_dict
 
 __all__ = ["SimulatedTrial", "simulate_trial", "study_dict", "I124_TRACER", "FDG_TRACER"]
 
 I124_TRACER = "124I-trastuzumab"
-FDG_TRACER = "FDG"
 _MANUFACTURER = {
     "siemens": "SIEMENS",
     "ge": "GE MEDICAL SYSTEMS",
@@ -56,10 +56,6 @@ _MANUFACTURER = {
 }
 _CT_HU_OFFSET = {"liver": -25.0, "lymph_node": 5.0}  # hypodense liver mets; bone lesions lytic
 PhantomFactory = Callable[[str, float], Any]
-#: A HER2+ lesion without a faint role stands at least this × its local background, so
-#: that only the lesions the cohort design makes faint (cohort module docstring) are
-#: missed at 1 h and 48 h, not others that a random 1 h / 48 h ratio happens to dim.
-_CONSPICUOUS_RATIO = 2.0
 
 
 @dataclass(frozen=True)
@@ -82,22 +78,6 @@ def _default_phantom_factory(sex: str, voxel_mm: float) -> Any:
 
 def _time_label(time_h: float) -> str:
     return f"{int(round(time_h))}h"
-
-
-def _lesion_target(lesion: LesionSpec, time_h: float, background: float, tracer: str) -> float:
-    """Observed SUVmax the image should show (design roles applied against the real background)."""
-    if tracer == FDG_TRACER:
-        return lesion.target_suvmax_fdg
-    nominal = round(time_h)
-    if "occult_1h" in lesion.role and nominal <= 2:
-        return 0.85 * background  # iso-intense: noise alone lifts SUVmax above it
-    if "faint_48h" in lesion.role and 40 <= nominal <= 56:
-        return 0.95 * background
-    times = sorted(lesion.target_suvmax_i124)
-    value = float(interpolate_suv(times, [lesion.target_suvmax_i124[t] for t in times], time_h)[0])
-    if lesion.her2_positive and nominal != 24:  # conspicuous unless designed faint; the
-        value = max(value, _CONSPICUOUS_RATIO * background)  # 24 h sample is the paper's
-    return value
 
 
 def _scan_plan(subject: SubjectSpec) -> list[dict[str, Any]]:
@@ -171,7 +151,7 @@ def _simulate_subject(
         spheres = []
         for les in lesions:
             bg = sum(suv.get(o, 0.0) * f for o, f in shells[les.lesion_id].items())
-            target = _lesion_target(les, plan["time_h"], bg, plan["tracer"])
+            target = lesion_target(les, plan["time_h"], bg, plan["tracer"])
             true = true_uptake_for_target(target, bg, les.diameter_mm, fwhm, system.voxel_mm)
             spheres.append(SphereLesion(centres[les.lesion_id], les.diameter_mm, true))
             truth_rows.append(
@@ -198,32 +178,16 @@ def _simulate_subject(
             time_h=plan["time_h"],
             system=system,
         )
-        # One calibration pass: the analytic RC ignores sampling offsets and neighbours, so
-        # measure each lesion's maximum on the noiseless image and rescale its contrast.
-        expected = form_pet_image(
-            render_suv_map(anatomy.labels, organ_lut, spheres), grid, rng=None, **form
-        )
         to_suv = (
             plan["activity_bq"]
             / (subject.weight_kg * 1000.0)
             * float(nuclide.decay_factor(plan["time_h"] * 3600.0))
         )
         rows = truth_rows[-len(lesions) :] if lesions else []
-        for n_les, les in enumerate(lesions):
-            row = rows[n_les]
-            # The design target is what the protocol reads: the SUVmax of the lesion's core.
-            core_radius_mm = max(
-                les.diameter_mm / 2.0 - LESION_CORE_MM, 0.5 * np.sqrt(3.0) * system.voxel_mm
-            )
-            measured = _max_in_sphere(expected, centres[les.lesion_id], core_radius_mm) / to_suv
-            bg, target, true = row["background_suv"], row["target_suvmax"], spheres[n_les].suv
-            if abs(measured - bg) > 1e-3 and (target - bg) / (measured - bg) > 0:
-                true = max(bg + (true - bg) * (target - bg) / (measured - bg), 0.05)
-            spheres[n_les] = SphereLesion(centres[les.lesion_id], les.diameter_mm, true)
-            row["true_suv"] = round(true, 4)
-            row["recovery_coefficient"] = (
-                round((target - bg) / (true - bg), 4) if abs(true - bg) > 1e-6 else None
-            )
+        spheres = calibrate_lesions(
+            spheres, rows, anatomy, organ_lut, grid, form, to_suv,
+            rng=rng if noise else None,
+        )  # fmt: skip
         suv_map = render_suv_map(anatomy.labels, organ_lut, spheres)
         image = form_pet_image(suv_map, grid, rng=rng if noise else None, **form)
         scan_dir = out_dir / "dicom" / subject.subject_id / plan["scan_id"]
@@ -274,139 +238,12 @@ def _simulate_subject(
     return scans, truth_rows
 
 
-def _max_in_sphere(image, centre_lps_mm, radius_mm: float) -> float:
-    from .imaging import sphere_occupancy
-
-    sl, frac = sphere_occupancy(image, centre_lps_mm, 2.0 * radius_mm)
-    block = np.asarray(image.array)[sl]
-    inside = frac > 0.5
-    return float(block[inside].max()) if inside.any() else float(block.max())
-
-
 def _write_labels(anatomy: SubjectAnatomy, path: Path) -> None:
     import nibabel as nib
 
     arr = np.asarray(anatomy.labels.array).transpose(2, 1, 0).astype(np.int16)
     path.parent.mkdir(parents=True, exist_ok=True)
     nib.save(nib.Nifti1Image(arr, anatomy.labels.affine_ras), str(path))
-
-
-#: Analysis options of the simulated study beyond the schema's defaults, as a reader
-#: of the reference study worked:
-#:
-#: * lesion uptake is the SUVmax inside the lesion (``suv_max_core``: the VOI drawn on
-#:   FDG without its 6 mm border layer): the paper's HER2− liver metastases of
-#:   patient 6 measured SUVmax < 4 inside a liver of SUVmax 9.9, which only an ROI
-#:   kept inside the lesion gives (the border voxels show the liver);
-#: * the SUVmax 4.0 cutoff for HER2 status (reference-study.md, "Cutoff SUVmax 4.0
-#:   at 24 h"), evaluated at each 124I time point;
-#: * a lesion is "detected" when it stands out of its surroundings: SUVpeak (1 cm³,
-#:   PERCIST) ≥ 1.5 × the SUVmean of its 5–15 mm background shell. SUVpeak, not
-#:   SUVmax, because the maximum of a noisy 48 h ¹²⁴I image is lifted by noise
-#:   alone (Vanderhoek, Perlman & Jeraj, J Nucl Med 2012;53:4);
-#: * the bladder contents from the dynamic bladder model fed by the whole-body
-#:   clearance, all of it urinary (the paper's dosimetry used "urinary excretions";
-#:   iodide released by catabolism of the antibody leaves through the kidneys while
-#:   the thyroid is blocked), rather than from bladder snapshots between voids.
-REFERENCE_ANALYSIS: dict[str, Any] = {
-    "lesions": {"core_mm": LESION_CORE_MM},
-    "kinetics": {"urinary_fraction": 1.0},
-    "statistics": {
-        "metric": "suv_max_core",
-        "cutoffs": [
-            {
-                "metric": "suv_max_core",
-                "value": 4.0,
-                "time": t,
-                "group": "her2",
-                "positive": "positive",
-            }
-            for t in ("1h", "24h", "48h")
-        ],  # fmt: skip
-        "detection": {
-            "kind": "ratio",
-            "metric": "suv_peak",
-            "background_metric": "background_suv_mean",
-            "threshold": 1.5,
-        },
-    },
-}
-
-
-def study_dict(
-    cohort: Cohort,
-    scans: dict[str, list[dict[str, Any]]],
-    out_dir: Path,
-    *,
-    lesion_record: str = "sites",
-    centres: dict[str, dict[str, tuple[float, float, float]]] | None = None,
-) -> dict[str, Any]:
-    """The ``study.yaml`` content (``immunopet.study.Study`` schema), paths relative to ``out_dir``.
-
-    ``lesion_record``: ``"sites"`` lists each lesion's id/site/HER2 (the clinical
-    record, without positions); ``"positions"`` adds centre and diameter (the
-    FDG reading); ``"none"`` lists no lesions (the pipeline finds them blind).
-    Analysis options are the schema's defaults plus :data:`REFERENCE_ANALYSIS`.
-    """
-    centres = centres or {}
-    subjects = []
-    for s in cohort.subjects:
-        lesions = []
-        if lesion_record != "none":
-            for les in s.lesions:
-                entry: dict[str, Any] = dict(
-                    id=les.lesion_id,
-                    site=les.site,
-                    her2="positive" if les.her2_positive else "negative",
-                    analysed=les.analysed,
-                )
-                if lesion_record == "positions" and les.lesion_id in centres.get(s.subject_id, {}):
-                    entry["diameter_mm"] = les.diameter_mm
-                    entry["center_mm"] = list(centres[s.subject_id][les.lesion_id])
-                lesions.append(entry)
-        entries = []
-        for sc in scans.get(s.subject_id, []):
-            entries.append(
-                dict(
-                    id=sc["scan_id"],
-                    path=str(Path(sc["path"]).relative_to(out_dir)),
-                    tracer=sc["tracer"],
-                    nuclide=sc["nuclide"],
-                    time=sc["nominal"],
-                    ct=str((Path(sc["path"]) / "CT").relative_to(out_dir)),
-                    lesion_reference=bool(sc["reference"]),
-                    labels=f"labels/{s.subject_id}_organs.nii.gz",
-                    labels_from="labels/organ_names.json",
-                )
-            )
-        subjects.append(
-            dict(
-                id=s.subject_id,
-                patient_id=s.patient_id,
-                sex=s.sex,
-                age_y=s.age_y,
-                groups=dict(
-                    her2="positive" if s.her2_positive else "negative",
-                    ihc=s.ihc,
-                    fish=s.fish,
-                    cold_antibody=f"{s.cold_antibody_mg:g} mg",
-                ),
-                cold_antibody_mg=s.cold_antibody_mg,
-                lesions=lesions,
-                scans=entries,
-            )
-        )
-    return dict(
-        name="Simulated 124I-trastuzumab PET/CT trial (digital twin of Guo et al.)",
-        subjects=subjects,
-        analysis=REFERENCE_ANALYSIS,
-        preclinical=dict(
-            nuclide="124I",
-            injected_activity_mbq=14.8,
-            uptake_table="preclinical/micropet_uptake.csv",
-            time_points=["2h", "24h", "48h", "72h", "96h"],
-        ),
-    )
 
 
 def simulate_trial(

@@ -201,12 +201,14 @@ def configured_comparison(
     c: Any,
     unit: str,
     main_tracer: str,
+    default_metric: str = "suv_max",
 ) -> list[dict[str, Any]]:
     """One ``statistics.comparisons`` entry of the study file (two arms, one test).
 
     An arm without a tracer takes the study's (non-reference) tracer; an arm
     without a time takes all time points of its tracer (a tracer imaged once,
-    like FDG, has one).
+    like FDG, has one); a comparison without a metric takes ``default_metric``
+    (the study's ``statistics.metric``).
     """
     if getattr(c, "region_kind", "lesion") != "lesion":
         return []
@@ -215,5 +217,12 @@ def configured_comparison(
         where = tuple(sorted((str(k), str(v)) for k, v in (arm.where or {}).items()))
         arms.append(LesionArm(arm.tracer or main_tracer, time_label_h(arm.time), where))
     return compare_arms(
-        table, c.metric, arms[0], arms[1], [c.test], unit, name=c.name, explicit=True
+        table,
+        getattr(c, "metric", None) or default_metric,
+        arms[0],
+        arms[1],
+        [c.test],
+        unit,
+        name=c.name,
+        explicit=True,
     )

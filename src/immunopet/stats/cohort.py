@@ -150,7 +150,7 @@ def study_statistics(
     # Comparisons.
     if comparisons:
         for c in comparisons:
-            rows += configured_comparison(table, c, unit, main[0] if main else tracers[0])
+            rows += configured_comparison(table, c, unit, main[0] if main else tracers[0], metric)
     elif key is not None and len(groups) >= 2:
         g_pos, g_neg = groups[0], groups[1]
         for tracer in tracers:
