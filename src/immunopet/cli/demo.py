@@ -145,6 +145,7 @@ def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
         sd = eff.std(ddof=1) if len(eff) > 1 else math.nan
         lines.append(
             ("effective dose (ICRP 103)",
-             f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)}); paper: 0.30")
+             f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)}); "
+             "paper: 0.30 (OLINDA/EXM, 5 patients; README)")
         )  # fmt: skip
     return lines

@@ -95,6 +95,15 @@ def methods_paragraphs(options: Any, *, version: str) -> list[str]:
     refs = _get(options, "references", default=["muscle", "liver", "blood"])
     model = _get(options, "kinetics", "model", default="trapezoid")
     tail = _get(options, "kinetics", "tail", default="physical")
+    urinary = _get(options, "kinetics", "urinary_fraction")
+    voiding_h = float(_get(options, "kinetics", "voiding_interval_h", default=3.5))
+    bladder_text = (
+        f"; the urinary bladder contents followed the dynamic bladder model (MIRD Pamphlet 14 "
+        f"rev.) with {100 * float(urinary):g} % of the whole-body clearance excreted in urine "
+        f"and voiding every {voiding_h:g} h"
+        if urinary is not None
+        else ""
+    )
     phantom_name = str(_get(options, "dosimetry", "phantom", default="adult"))
     phantom = _PHANTOM.get(phantom_name, f"{phantom_name} phantom")
     seed = _get(options, "lesions", "seed_suv")
@@ -128,7 +137,8 @@ def methods_paragraphs(options: Any, *, version: str) -> list[str]:
         f"Lesions were delineated on the {ref_tracer} reference scan as {seg} (minimum "
         f"diameter {min_d:g} mm{seed_text}) and carried onto the other scans; tumour-to-normal ratios used "
         f"{', '.join(map(str, refs))} as reference regions.{metric_text}",
-        f"Time-activity curves were integrated with the {model} model and a {tail} tail; "
+        f"Time-activity curves were integrated with the {model} model and a {tail} "
+        f"tail{bladder_text}; "
         f"organ absorbed doses followed the MIRD formalism with the {phantom} and "
         "ICRP-103 tissue weighting factors for the effective dose.",
         f"Data are given as mean \u00b1 {'SD' if dispersion == 'sd' else 'SEM'} "
