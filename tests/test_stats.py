@@ -239,6 +239,13 @@ def test_detection_rule_from_study_options():
     rule = DetectionRule.from_options(Opt())
     assert (rule.kind, rule.threshold) == ("ratio", 2.0)
     assert "≥ 2" in rule.describe()
+    # The same block read from a study file's JSON (the report's methods paragraph).
+    block = {"kind": "ratio", "metric": "suv_max_core",
+             "background_metric": "background_suv_mean", "threshold": 1.3}  # fmt: skip
+    rule = DetectionRule.from_options(block)
+    assert (rule.metric, rule.background_metric, rule.threshold) == (
+        "suv_max_core", "background_suv_mean", 1.3)  # fmt: skip
+    assert "suv_max_core/background_suv_mean" in rule.describe()
     with pytest.raises(InvalidValueError):
         DetectionRule(threshold=0)
 

@@ -26,6 +26,7 @@ comparison of seven methods", Stat. Med. 17:857–872 (1998) — method 3.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -160,16 +161,24 @@ class DetectionRule:
             return cls()
         if isinstance(options, DetectionRule):
             return options
-        metric = str(getattr(options, "metric", "tnr_background"))
-        threshold = float(getattr(options, "threshold", 1.5))
-        kind = getattr(options, "kind", None)
+
+        def get(name: str, default: Any) -> Any:
+            if isinstance(options, Mapping):  # a study file's JSON/YAML block
+                value = options.get(name, default)
+            else:
+                value = getattr(options, name, default)
+            return default if value is None else value
+
+        metric = str(get("metric", "tnr_background"))
+        threshold = float(get("threshold", 1.5))
+        kind = get("kind", None)
         if kind is None:
             kind = "ratio" if (metric.startswith("tnr") or "ratio" in metric) else "absolute"
         return cls(
             kind=kind,
             threshold=threshold,
             metric=metric,
-            background_metric=getattr(options, "background_metric", None),
+            background_metric=get("background_metric", None),
         )
 
     def describe(self) -> str:
