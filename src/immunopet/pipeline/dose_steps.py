@@ -21,16 +21,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .store import table_of
+
 __all__ = ["subject_doses", "subject_tacs", "subject_tias"]
-
-
-def _table(value: Any) -> pd.DataFrame:
-    return value.table if hasattr(value, "table") else value
 
 
 def subject_tacs(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
     """The subject's time-activity points (organs, blood, whole body) of the TAC tracer."""
-    frames = [_table(upstream[k]) for k in sorted(upstream)]
+    frames = [table_of(upstream[k]) for k in sorted(upstream)]
     df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if df.empty:
         return df

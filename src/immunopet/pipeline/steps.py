@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from .dose_steps import subject_doses, subject_tacs, subject_tias
-from .store import Bundle
+from .store import Bundle, table_of
 
 __all__ = [
     "cohort_statistics",
@@ -45,10 +45,6 @@ __all__ = [
     "subject_tias",
     "subjects_table",
 ]
-
-
-def _table(value: Any) -> pd.DataFrame:
-    return value.table if isinstance(value, Bundle) else value
 
 
 def load_study_scan(o: Mapping[str, Any]):  # type: ignore[no-untyped-def]
@@ -286,7 +282,7 @@ def cohort_statistics(options: Mapping[str, Any], upstream: Mapping[str, Any]) -
     from ..stats import study_statistics
     from ..study import StatisticsOptions
 
-    measures = [_table(v) for k, v in sorted(upstream.items()) if k.startswith("measure/")]
+    measures = [table_of(v) for k, v in sorted(upstream.items()) if k.startswith("measure/")]
     lesions = [v.table for k, v in sorted(upstream.items()) if k.startswith("lesions/")]
     if not measures:
         raise ValueError("no subject was measured: nothing to compare")

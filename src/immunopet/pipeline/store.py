@@ -7,8 +7,8 @@ calls, so editing a step recomputes it and what depends on it), the immunopet
 version, the canonicalised options, a fingerprint of each input file and the
 keys of the upstream tasks. Library code a step imports from other modules is
 covered by the version only: after editing it without a version bump, delete
-``OUT/.cache`` (or the affected ``OUT/.cache/<step>/``). Its output lives at ``OUT/.cache/<step>/<key>.<ext>`` and is
-written atomically (:func:`atomic_write`): a temporary file in the same folder,
+``OUT/.cache`` (or the affected ``OUT/.cache/<step>/``). Its output lives at
+``OUT/.cache/<step>/<key>.<ext>`` and is written atomically (:func:`atomic_write`): a temporary file in the same folder,
 ``fsync``, then :func:`os.replace`. So a file that exists is complete, a rerun
 skips it, and a killed run resumes where it stopped.
 
@@ -46,6 +46,7 @@ __all__ = [
     "find_output",
     "fingerprint",
     "read_output",
+    "table_of",
     "task_key",
     "write_output",
 ]
@@ -62,6 +63,11 @@ class Bundle:
     arrays: Mapping[str, np.ndarray] = field(default_factory=dict)
     table: pd.DataFrame | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+def table_of(value: Any) -> Any:
+    """The table of an upstream output: a :class:`Bundle`'s ``table``, else the value."""
+    return value.table if isinstance(value, Bundle) else value
 
 
 def _default(obj: Any) -> Any:

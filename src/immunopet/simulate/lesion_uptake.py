@@ -116,7 +116,7 @@ def calibrate_lesions(
                     spheres,
                     system.voxel_mm,
                     to_suv,
-                )  # fmt: skip
+                )
                 for _ in range(_NOISE_BIAS_DRAWS)
             ],
             axis=0,
@@ -135,6 +135,7 @@ def calibrate_lesions(
 
 
 def max_in_sphere(image, centre_lps_mm, radius_mm: float) -> float:
+    """Largest voxel value of ``image`` among voxels at least half inside the sphere."""
     from .imaging import sphere_occupancy
 
     sl, frac = sphere_occupancy(image, centre_lps_mm, 2.0 * radius_mm)
