@@ -199,8 +199,10 @@ def template_lesions(
     # Patient 6's photopenic liver metastases take the sample's lowest values: the paper
     # measured them below 4.0 inside a 9.9 liver (see the module docstring).
     photopenic = [i for i, (p, _, site) in enumerate(neg_ids) if p == 5 and site == "liver"]
-    free = [i for i in np.argsort(s24n) if i != node_neg]
-    for i, j in zip(photopenic, free, strict=False):
+    lowest = [i for i in np.argsort(s24n) if i != node_neg][: len(photopenic)]
+    lacking = [i for i in photopenic if i not in lowest]
+    holding = [j for j in lowest if j not in photopenic]
+    for i, j in zip(lacking, holding, strict=True):  # disjoint pairs: no swap undoes another
         for values in (s24n, s1n, s48n):
             values[[i, j]] = values[[j, i]]
     l3 = next(i for i, (p, lid, _) in enumerate(pos_ids) if lid == "spine-3")
