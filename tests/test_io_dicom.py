@@ -15,6 +15,8 @@ from pathlib import Path
 import numpy as np
 import pydicom
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from immunopet import quant
 from immunopet.errors import (
@@ -22,16 +24,19 @@ from immunopet.errors import (
     GeometryError,
     ImmunopetWarning,
     InputError,
+    InvalidValueError,
     UnknownNuclideError,
     UnsupportedDataError,
 )
-from immunopet.io import find_series, load_scan, load_volume
+from immunopet.io import apply_overrides, find_series, load_scan, load_volume
 from immunopet.io.dicom_write import (
     PHILIPS_ACTIVITY_SCALE,
     rename_shuffled,
     write_ct_series,
     write_pet_series,
 )
+from immunopet.io.nifti import nifti_acquisition
+from immunopet.io.pet_header import parse_dt, parse_utc_offset
 from immunopet.nuclides import Nuclide
 from immunopet.scan import Acquisition
 from immunopet.volume import Volume
@@ -426,3 +431,172 @@ def test_missing_decay_correction_warns_and_assumes_start(tmp_path):
         acq = load_scan(tmp_path).acquisition
     assert acq.decay_correction == "START"
     assert quant.suv_bw_factor(acq) == pytest.approx(hand_factor(48.0), rel=1e-6)
+
+
+# --- time zones (DICOM PS3.5 §6.2 DT "&ZZXX"; PS3.3 C.12.1 TimezoneOffsetFromUTC) ----------
+
+LOCAL_SCAN = datetime(2024, 3, 1, 10, 30)  # SeriesTime 103000, local time of the scanner
+LOCAL_INJ = datetime(2024, 3, 1, 9, 30)  # 1 h earlier, local
+
+
+def _zoned_series(folder: Path, *, local_offset: str | None, injection_dt: str | None) -> None:
+    """A 1 h post-injection series; then TimezoneOffsetFromUTC / the injection DT rewritten."""
+    acq = pet_acq(scan_start_datetime=LOCAL_SCAN, injection_datetime=LOCAL_INJ)
+    write_pet_series(conc_volume(), acq, folder)
+
+    def zone(ds):
+        if local_offset is not None:
+            ds.TimezoneOffsetFromUTC = local_offset
+        if injection_dt is not None:
+            info = ds.RadiopharmaceuticalInformationSequence[0]
+            info.RadiopharmaceuticalStartDateTime = injection_dt
+
+    edit_all(folder, zone)
+
+
+def test_utc_injection_converted_to_series_local_time(tmp_path):
+    # Injector writes 01:30 UTC; the scanner's local zone is UTC+8 and SeriesTime 10:30 is local:
+    # 01:30 UTC = 09:30 local → 1.0 h post-injection (dropping the offset would give 9.0 h).
+    _zoned_series(tmp_path, local_offset="+0800", injection_dt="20240301013000+0000")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)
+        acq = load_scan(tmp_path).acquisition
+    assert acq.utc_offset_h == 8.0
+    assert acq.scan_start_datetime == LOCAL_SCAN
+    assert acq.injection_datetime == LOCAL_INJ
+    assert acq.time_post_injection_h == pytest.approx(1.0, abs=1e-12)
+    # QIBA decay branch over exactly 1 h of I-124 decay (2^(-1 h / 100.224 h) = 0.99311).
+    assert quant.suv_bw_factor(acq) == pytest.approx(hand_factor(1.0), rel=1e-9)
+    assert quant.suv_bw_factor(acq) != pytest.approx(hand_factor(9.0), rel=1e-4)
+
+
+def test_explicit_offset_equal_to_local_unchanged(tmp_path):
+    _zoned_series(tmp_path, local_offset="+0800", injection_dt="20240301093000+0800")
+    acq = load_scan(tmp_path).acquisition
+    assert acq.injection_datetime == LOCAL_INJ and acq.time_post_injection_h == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("local_offset", "injection_dt", "acquisition_dt", "scan_start"),
+    [
+        # UTC+8: AcquisitionDateTime 02:30 Z = 10:30 local = SeriesTime. Unconverted, 02:30
+        # would look earlier than SeriesTime and the QIBA GE rule would wrongly move the start.
+        ("+0800", "20240301013000+0000", "20240301023000+0000", LOCAL_SCAN),
+        # UTC−5: 15:28 Z = 10:28 local precedes SeriesTime 10:30 → QIBA takes the acquisition.
+        (
+            "-0500",
+            "20240301143000.000000+0000",
+            "20240301152800+0000",
+            datetime(2024, 3, 1, 10, 28),
+        ),
+    ],
+)
+def test_acquisition_datetime_converted_before_qiba_rule(
+    tmp_path, local_offset, injection_dt, acquisition_dt, scan_start
+):
+    _zoned_series(tmp_path, local_offset=local_offset, injection_dt=injection_dt)
+    edit_all(tmp_path, lambda ds: setattr(ds, "AcquisitionDateTime", acquisition_dt))
+    acq = load_scan(tmp_path).acquisition
+    assert acq.utc_offset_h == float(int(local_offset) // 100)
+    assert acq.injection_datetime == LOCAL_INJ and acq.scan_start_datetime == scan_start
+
+
+def test_no_declared_offset_keeps_explicit_offset_as_local(tmp_path):
+    # Without TimezoneOffsetFromUTC the zone of SeriesTime is unknown: the DT offset is
+    # taken as local (today's single-zone behaviour), utc_offset_h stays None.
+    _zoned_series(tmp_path, local_offset=None, injection_dt="20240301093000+0800")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)
+        acq = load_scan(tmp_path).acquisition
+    assert acq.utc_offset_h is None
+    assert acq.injection_datetime == LOCAL_INJ and acq.time_post_injection_h == pytest.approx(1.0)
+
+
+def test_different_offsets_without_declared_zone_warn(tmp_path):
+    _zoned_series(tmp_path, local_offset=None, injection_dt="20240301013000+0000")
+    edit_all(tmp_path, lambda ds: setattr(ds, "AcquisitionDateTime", "20240301103000+0800"))
+    with pytest.warns(ImmunopetWarning, match="different UTC offsets"):
+        acq = load_scan(tmp_path).acquisition
+    assert acq.injection_datetime == datetime(2024, 3, 1, 1, 30)  # taken as local, as warned
+
+
+@pytest.mark.parametrize(
+    "override",
+    [
+        "2024-03-01T01:30:00Z",
+        "2024-03-01T03:30:00+02:00",
+        datetime.fromisoformat("2024-02-29T21:30:00-04:00"),
+    ],
+)
+def test_aware_override_converted_to_series_local_time(tmp_path, override):
+    _zoned_series(tmp_path, local_offset="+0800", injection_dt=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)
+        acq = load_scan(tmp_path, injection_datetime=override).acquisition
+    assert acq.injection_datetime == LOCAL_INJ and acq.injection_datetime.tzinfo is None
+    assert acq.time_post_injection_h == pytest.approx(1.0, abs=1e-12)
+    assert quant.suv_bw_factor(acq) == pytest.approx(hand_factor(1.0), rel=1e-9)
+
+
+def test_naive_override_is_local_time(tmp_path):
+    _zoned_series(tmp_path, local_offset="+0800", injection_dt=None)
+    acq = load_scan(tmp_path, injection_datetime="2024-03-01T08:30:00").acquisition
+    assert acq.time_post_injection_h == pytest.approx(2.0)
+
+
+def test_aware_override_without_declared_offset_warns_and_is_local(tmp_path):
+    _zoned_series(tmp_path, local_offset=None, injection_dt=None)
+    with pytest.warns(ImmunopetWarning, match="UTC offset.*local time"):
+        acq = load_scan(tmp_path, injection_datetime="2024-03-01T09:30:00Z").acquisition
+    assert acq.injection_datetime == LOCAL_INJ  # wall-clock value kept, offset dropped
+    assert acq.time_post_injection_h == pytest.approx(1.0)
+
+
+@pytest.mark.filterwarnings("ignore:Invalid value for VR DT:UserWarning")  # pydicom, on write
+@pytest.mark.parametrize(
+    ("local_offset", "injection_dt", "field"),
+    [
+        ("+8", None, "TimezoneOffsetFromUTC"),
+        ("+0860", None, "TimezoneOffsetFromUTC"),
+        ("UTC", None, "TimezoneOffsetFromUTC"),
+        (None, "20240301013000+25:00", "RadiopharmaceuticalStartDateTime"),
+        ("+0800", "20240301013000+1500", "RadiopharmaceuticalStartDateTime"),
+        (None, "20240301013000&0800", "RadiopharmaceuticalStartDateTime"),
+    ],
+)
+def test_malformed_offset_refused(tmp_path, local_offset, injection_dt, field):
+    _zoned_series(tmp_path, local_offset=local_offset, injection_dt=injection_dt)
+    with pytest.raises(InvalidValueError) as info:
+        load_scan(tmp_path)
+    assert info.value.field == field and info.value.file == str(tmp_path)
+
+
+@given(
+    wall=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)),
+    written_min=st.integers(-12 * 60, 14 * 60),
+    local_min=st.integers(-12 * 60, 14 * 60),
+)
+def test_parse_dt_conversion_is_the_same_instant(wall, written_min, local_min):
+    # Property: converting a DT to the local offset preserves the UTC instant.
+    wall = wall.replace(microsecond=0)
+    written, local = timedelta(minutes=written_min), timedelta(minutes=local_min)
+    sign = "-" if written_min < 0 else "+"
+    text = (
+        wall.strftime("%Y%m%d%H%M%S")
+        + f"{sign}{abs(written_min) // 60:02d}{abs(written_min) % 60:02d}"
+    )
+    got = parse_dt(text, local_offset=local)
+    assert got - local == wall - written
+    assert parse_dt(text) == wall  # no declared local offset: taken as written
+    assert parse_utc_offset(text[14:]) == written
+
+
+def test_bids_time_zero_offset_recorded():
+    # BIDS common principles: date-times may end in "Z" (UTC); no other zone field exists.
+    side = {"TracerRadionuclide": "I124", "TimeZero": "2024-03-01T01:30:00Z", "ScanStart": 3600}
+    acq = nifti_acquisition(side, "x.nii.gz")
+    assert acq.utc_offset_h == 0.0 and acq.scan_start_datetime == datetime(2024, 3, 1, 2, 30)
+    plain = nifti_acquisition({**side, "TimeZero": "01:30:00", "ScanDate": "2024-03-01"}, "x")
+    assert plain.utc_offset_h is None
+    aware = apply_overrides(acq, injection_datetime="2024-03-01T09:30:00+08:00")
+    assert aware.time_post_injection_h == pytest.approx(1.0)

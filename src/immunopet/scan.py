@@ -65,6 +65,13 @@ class Acquisition:
         Radiopharmaceutical name as given (e.g. ``"124I-trastuzumab"``).
     modality, manufacturer, series_instance_uid, series_description, source
         Provenance; ``source`` is the file or folder read.
+    utc_offset_h
+        UTC offset (h, east positive) of the local time in which every date-time
+        above is expressed (all are naive): DICOM TimezoneOffsetFromUTC (0008,0201)
+        of the series (PS3.3 C.12.1), or the explicit offset of a PET-BIDS ISO
+        date-time ``TimeZero``. ``None`` when the source declares none: the times are
+        then in an unspecified local time, consistent with each other only if they
+        were written in one zone.
     """
 
     nuclide: Nuclide
@@ -90,6 +97,7 @@ class Acquisition:
     source: str | None = None
     #: True when the injection *date* was inferred (no RadiopharmaceuticalStartDateTime).
     injection_date_inferred: bool = False
+    utc_offset_h: float | None = None
 
     def replace(self, **changes: object) -> Acquisition:
         """A copy with some fields changed (e.g. a weight from the study file)."""

@@ -158,7 +158,8 @@ def suv(
     injection_datetime: str | None = typer.Option(
         None,
         "--injection-datetime",
-        help="Injection date-time, ISO 8601 (e.g. 2024-03-01T09:12:00).",
+        help="Injection date-time, ISO 8601 (e.g. 2024-03-01T09:12:00, or with a UTC "
+        "offset: 2024-03-01T01:12:00Z, converted to the series' TimezoneOffsetFromUTC).",
     ),
 ) -> None:
     """Write the SUV image of a PET scan as NIfTI (RAS affine, PET-BIDS sidecar)."""

@@ -13,19 +13,29 @@ Public API::
 
 Overrides (study file or CLI values win over the header): ``injection_datetime``
 (datetime or ISO string), ``injected_activity_bq``, ``patient_weight_kg``,
-``patient_height_m``, ``patient_sex``.
+``patient_height_m``, ``patient_sex``. An ``injection_datetime`` with a UTC offset
+(``2018-06-04T01:30:00Z``) is converted to the series' local time when the series
+declares one (``Acquisition.utc_offset_h``); otherwise it is taken as local time
+with an :class:`~immunopet.errors.ImmunopetWarning`.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import ImmunopetError, InputError, InvalidValueError, UnsupportedDataError
+from ..errors import (
+    ImmunopetError,
+    ImmunopetWarning,
+    InputError,
+    InvalidValueError,
+    UnsupportedDataError,
+)
 from ..quant import check_header_half_life
 from ..scan import Acquisition, Scan
 from ..volume import Volume
@@ -151,17 +161,40 @@ def find_series(path: PathLike | Sequence[PathLike]) -> list[SeriesInfo]:
     return [_dicom_info(s) for s in discover_series(path)]
 
 
-def _parse_datetime(value: Any) -> datetime:
+def _parse_datetime(value: Any, utc_offset_h: float | None = None) -> datetime:
+    """An injection override (datetime or ISO 8601 text) → naive datetime in the series' local time.
+
+    A value with a UTC offset (``...Z``, ``...+02:00``) is converted to the local
+    time ``utc_offset_h`` of the acquisition when that is known (DICOM
+    TimezoneOffsetFromUTC); otherwise its offset cannot be related to the
+    scanner's clock, so it is dropped with an :class:`ImmunopetWarning` and the
+    wall-clock time is taken as the scanner's local time. A naive value is local time.
+    """
     if isinstance(value, datetime):
-        return value.replace(tzinfo=None)
-    try:
-        return datetime.fromisoformat(str(value).strip().replace("Z", "")).replace(tzinfo=None)
-    except ValueError as exc:
-        raise InvalidValueError(
-            f"injection date-time {value!r} is not ISO 8601 (YYYY-MM-DDTHH:MM:SS)",
-            field="injection_datetime",
-            value=value,
-        ) from exc
+        parsed = value
+    else:
+        try:
+            parsed = datetime.fromisoformat(str(value).strip())
+        except ValueError as exc:
+            raise InvalidValueError(
+                f"injection date-time {value!r} is not ISO 8601 (YYYY-MM-DDTHH:MM:SS[+HH:MM])",
+                field="injection_datetime",
+                value=value,
+            ) from exc
+    offset = parsed.utcoffset()
+    if offset is None:
+        return parsed.replace(tzinfo=None)
+    if utc_offset_h is not None:
+        local = timezone(timedelta(hours=utc_offset_h))
+        return parsed.astimezone(local).replace(tzinfo=None)
+    warnings.warn(
+        f"injection date-time {value!s} carries a UTC offset ({parsed.strftime('%z')}) but the "
+        "series declares none (no TimezoneOffsetFromUTC); it is taken as the scanner's "
+        "local time — give the injection time in the scanner's local time to silence this",
+        ImmunopetWarning,
+        stacklevel=3,
+    )
+    return parsed.replace(tzinfo=None)
 
 
 def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
@@ -174,7 +207,7 @@ def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
         if value is None:
             continue
         if key == "injection_datetime":
-            changes[key] = _parse_datetime(value)
+            changes[key] = _parse_datetime(value, acq.utc_offset_h)
             changes["injection_date_inferred"] = False
         elif key == "patient_sex":
             changes[key] = str(value).upper()[:1]

@@ -12,7 +12,8 @@ agnostic files, v1.9): ``TracerRadionuclide``, ``TracerName``,
 ``InjectionStart``, ``ImageDecayCorrected``, ``ImageDecayCorrectionTime``,
 ``DecayCorrectionFactor``, ``Units``, ``BodyWeight`` (kg), ``FrameDuration``.
 The absolute date comes from ``ScanDate`` / ``AcquisitionDate`` (or an ISO
-date-time TimeZero); without it, a placeholder date 1900-01-01 is used — the
+date-time TimeZero, whose ``Z`` or ``±hh:mm`` suffix, when present, sets
+``Acquisition.utc_offset_h``; BIDS defines no other time-zone field); without it, a placeholder date 1900-01-01 is used — the
 times relative to TimeZero, which are all that decay correction needs, stay exact.
 Extensions read when present: ``BodyHeight`` (m), ``PatientSex``.
 """
@@ -169,7 +170,7 @@ def _time_zero(side: dict[str, Any], source: Path) -> datetime:
     text = str(tz).strip()
     try:
         if "T" in text or len(text) > 12 and "-" in text:
-            return datetime.fromisoformat(text.replace("Z", ""))
+            return datetime.fromisoformat(text)
         t = time.fromisoformat(text)
     except ValueError as exc:
         raise InvalidValueError(
@@ -194,6 +195,12 @@ def nifti_acquisition(side: dict[str, Any], source: str | os.PathLike[str]) -> A
         )
     nuclide = Nuclide.from_name(str(radionuclide))
     zero = _time_zero(side, src)
+    # BIDS common principles ("Units", date-times): an optional "Z" marks UTC; without it
+    # times are local. BIDS has no per-dataset UTC-offset field, so only an ISO date-time
+    # TimeZero with an explicit offset declares the sidecar's zone (all times are relative
+    # to TimeZero, hence in that zone).
+    zero_offset = zero.utcoffset()
+    zero = zero.replace(tzinfo=None)
     scan_start_s = _number(side, "ScanStart", src)
     inj_start_s = _number(side, "InjectionStart", src)
     dose = _number(side, "InjectedRadioactivity", src)
@@ -248,6 +255,7 @@ def nifti_acquisition(side: dict[str, Any], source: str | os.PathLike[str]) -> A
         manufacturer=side.get("Manufacturer"),
         series_description=side.get("SeriesDescription"),
         source=str(src),
+        utc_offset_h=None if zero_offset is None else zero_offset.total_seconds() / 3600.0,
     )
 
 

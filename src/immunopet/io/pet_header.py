@@ -12,6 +12,8 @@ C.8.9.4 PET Image) and the QIBA vendor-neutral SUV pseudo-code rules they feed
   with SeriesDate (then ``injection_date_inferred=True``);
 * Philips private (7053,1000) SUV scale factor and (7053,1009) activity
   concentration scale factor ("Philips PET Private Group").
+
+Date-time parsing and UTC offsets: :mod:`.dicom_time`.
 """
 
 from __future__ import annotations
@@ -19,62 +21,37 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Sequence
-from datetime import date, datetime, time
-from typing import Any
+from datetime import datetime, timedelta
 
 from pydicom.dataset import Dataset
 
 from ..errors import ImmunopetWarning, InvalidValueError, MissingFieldError, UnknownNuclideError
 from ..nuclides import Nuclide, nuclide_from_code, parse_nuclide_name
 from ..scan import Acquisition
+from .dicom_time import (
+    combine_da_tm,
+    parse_da,
+    parse_dt,
+    parse_tm,
+    parse_utc_offset,
+    series_utc_offset,
+    split_dt,
+)
 
 __all__ = [
     "acquisition_from_headers",
     "parse_da",
     "parse_dt",
     "parse_tm",
+    "parse_utc_offset",
     "private_float",
+    "scan_start_datetime",
+    "series_utc_offset",
+    "split_dt",
 ]
 
 PHILIPS_CREATOR = "Philips PET Private Group"
 GE_CREATOR = "GEMS_PETD_01"
-
-
-def parse_da(value: Any) -> date | None:
-    """DICOM DA ``YYYYMMDD`` → date (None when empty)."""
-    text = str(value or "").strip().replace("-", "").replace(".", "")
-    if not text:
-        return None
-    return datetime.strptime(text[:8], "%Y%m%d").date()
-
-
-def parse_tm(value: Any) -> time | None:
-    """DICOM TM ``HH[MM[SS[.FFFFFF]]]`` (or ``HH:MM:SS``) → time (None when empty)."""
-    text = str(value or "").strip().replace(":", "")
-    if not text:
-        return None
-    main, _, frac = text.partition(".")
-    main = main.ljust(6, "0")
-    micro = int((frac + "000000")[:6]) if frac else 0
-    return time(int(main[0:2]), int(main[2:4]), int(main[4:6]), micro)
-
-
-def parse_dt(value: Any) -> datetime | None:
-    """DICOM DT ``YYYYMMDDHHMMSS.FFFFFF&ZZXX`` → naive datetime (UTC offset dropped)."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    text = re.split(r"[+\-&]", text, maxsplit=1)[0] if len(text) > 8 else text
-    d = parse_da(text[:8])
-    t = parse_tm(text[8:]) if len(text) > 8 else time(0, 0)
-    return datetime.combine(d, t or time(0, 0)) if d else None
-
-
-def _combine(d: Any, t: Any) -> datetime | None:
-    dd, tt = parse_da(d), parse_tm(t)
-    if dd is None or tt is None:
-        return None
-    return datetime.combine(dd, tt)
 
 
 def private_float(ds: Dataset, group: int, element_offset: int, creator: str) -> float | None:
@@ -157,13 +134,28 @@ def _nuclide(info: Dataset | None, source: str) -> Nuclide:
     )
 
 
-def scan_start_datetime(headers: Sequence[Dataset]) -> datetime | None:
-    """QIBA scan start: SeriesDate/Time unless later than the earliest acquisition (GE rule)."""
+def scan_start_datetime(
+    headers: Sequence[Dataset],
+    *,
+    local_offset: timedelta | None = None,
+    source: str | None = None,
+) -> datetime | None:
+    """QIBA scan start: SeriesDate/Time unless later than the earliest acquisition (GE rule).
+
+    DT values with an explicit UTC offset are converted to ``local_offset`` (the
+    series' TimezoneOffsetFromUTC) when given, so that they compare with the
+    local-time SeriesDate/SeriesTime.
+    """
     first = headers[0]
-    series_dt = _combine(first.get("SeriesDate"), first.get("SeriesTime"))
+    series_dt = combine_da_tm(first.get("SeriesDate"), first.get("SeriesTime"))
     acq_times = []
     for ds in headers:
-        adt = parse_dt(ds.get("AcquisitionDateTime")) or _combine(
+        adt = parse_dt(
+            ds.get("AcquisitionDateTime"),
+            local_offset=local_offset,
+            field="AcquisitionDateTime",
+            source=source,
+        ) or combine_da_tm(
             ds.get("AcquisitionDate") or first.get("SeriesDate"), ds.get("AcquisitionTime")
         )
         if adt is not None:
@@ -173,8 +165,39 @@ def scan_start_datetime(headers: Sequence[Dataset]) -> datetime | None:
         return earliest
     if earliest is None or series_dt <= earliest:
         return series_dt
-    ge_dt = parse_dt(_private_text(first, 0x0009, 0x0D, GE_CREATOR))
+    ge_dt = parse_dt(
+        _private_text(first, 0x0009, 0x0D, GE_CREATOR),
+        local_offset=local_offset,
+        field="(0009,100D) GE scan date-time",
+        source=source,
+    )
     return ge_dt or earliest
+
+
+def _explicit_offsets(
+    headers: Sequence[Dataset], info: Dataset | None, source: str
+) -> dict[str, timedelta]:
+    """Explicit UTC offsets of the DT values the acquisition times may come from, by field."""
+    found: dict[str, timedelta] = {}
+    values = [("AcquisitionDateTime", ds.get("AcquisitionDateTime")) for ds in headers]
+    values.append(
+        ("(0009,100D) GE scan date-time", _private_text(headers[0], 0x0009, 0x0D, GE_CREATOR))
+    )
+    if info is not None:
+        values.append(
+            ("RadiopharmaceuticalStartDateTime", info.get("RadiopharmaceuticalStartDateTime"))
+        )
+    for name, value in values:
+        _dt, offset = split_dt(value, field=name, source=source)
+        if offset is not None:
+            found.setdefault(name, offset)
+    return found
+
+
+def _format_offset(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
 
 
 def acquisition_from_headers(headers: Sequence[Dataset], source: str) -> Acquisition:
@@ -192,21 +215,42 @@ def acquisition_from_headers(headers: Sequence[Dataset], source: str) -> Acquisi
     UnknownNuclideError
         The radionuclide cannot be identified.
     InvalidValueError
-        A numeric field cannot be read as a number.
+        A numeric field cannot be read as a number, or a UTC offset
+        (TimezoneOffsetFromUTC, a DT ``&ZZXX`` suffix) is malformed.
     """
     ds = headers[0]
     seq = ds.get("RadiopharmaceuticalInformationSequence") or []
     info = seq[0] if len(seq) else None
     nuclide = _nuclide(info, source)
+    local_offset = series_utc_offset(ds, source)
+    if local_offset is None:
+        explicit = _explicit_offsets(headers, info, source)
+        if len(set(explicit.values())) > 1:
+            listed = ", ".join(f"{k} {_format_offset(v)}" for k, v in explicit.items())
+            warnings.warn(
+                f"{source}: date-times carry different UTC offsets ({listed}) but the series "
+                "declares no TimezoneOffsetFromUTC (0008,0201); each is taken as local time, "
+                "so times post-injection may be wrong by the difference — pass the injection "
+                "date-time explicitly",
+                ImmunopetWarning,
+                stacklevel=2,
+            )
 
     injection_dt: datetime | None = None
     inferred = False
     dose = header_half_life = None
     tracer = None
     if info is not None:
-        injection_dt = parse_dt(info.get("RadiopharmaceuticalStartDateTime"))
+        injection_dt = parse_dt(
+            info.get("RadiopharmaceuticalStartDateTime"),
+            local_offset=local_offset,
+            field="RadiopharmaceuticalStartDateTime",
+            source=source,
+        )
         if injection_dt is None and info.get("RadiopharmaceuticalStartTime"):
-            injection_dt = _combine(ds.get("SeriesDate"), info.get("RadiopharmaceuticalStartTime"))
+            injection_dt = combine_da_tm(
+                ds.get("SeriesDate"), info.get("RadiopharmaceuticalStartTime")
+            )
             inferred = injection_dt is not None
         dose = _float_or_none(info, "RadionuclideTotalDose")
         header_half_life = _float_or_none(info, "RadionuclideHalfLife")
@@ -242,7 +286,7 @@ def acquisition_from_headers(headers: Sequence[Dataset], source: str) -> Acquisi
         nuclide=nuclide,
         units=units,
         decay_correction=decay,  # type: ignore[arg-type]
-        scan_start_datetime=scan_start_datetime(headers),
+        scan_start_datetime=scan_start_datetime(headers, local_offset=local_offset, source=source),
         injection_datetime=injection_dt,
         injected_activity_bq=dose,
         patient_weight_kg=_float_or_none(ds, "PatientWeight"),
@@ -260,4 +304,5 @@ def acquisition_from_headers(headers: Sequence[Dataset], source: str) -> Acquisi
         patient_id=str(ds.get("PatientID") or "") or None,
         source=source,
         injection_date_inferred=inferred,
+        utc_offset_h=None if local_offset is None else local_offset.total_seconds() / 3600.0,
     )
