@@ -69,14 +69,14 @@ def fdg_breakdown() -> pd.DataFrame:
 
 
 def geometry_sensitivity(n_histories: int = 2_000_000) -> pd.DataFrame:
-    """What-if for the two phantom geometry defects named in FDG_ICRP128_DIFFERENCES.
+    """What the v2 phantom geometry fix changed, by direct photon MC of the FDG sources.
 
-    Direct photon MC of the FDG sources (``direct_svalue_table``, F-18 spectrum) in the
-    4-mm reference phantom as built, and in a variant whose painting order puts the
-    oesophagus under the heart (it no longer tunnels through it) or the uterus under the
-    urinary bladder (the bladder wall is kept between them). Not a fix: the shipped
-    tables are unchanged; this only measures how much of each difference the defect
-    explains. About 20 s per phantom for 2e6 photons per source.
+    Direct photon MC (``direct_svalue_table``, F-18 spectrum) in the 4-mm reference
+    phantom as built (v2: oesophagus behind the heart, uterus off the bladder) and in the
+    v1 geometry the shipped tables were made with before (oesophagus an elliptical
+    cylinder at x = 0, y = 1.6 cm that ran through the heart; uterus at the MIRD centre
+    (0, −2, 14) cm, painted over the bladder wall). Same photons for both; about 20 s per
+    phantom for 2e6 photons per source.
     """
     from unittest import mock
 
@@ -84,43 +84,53 @@ def geometry_sensitivity(n_histories: int = 2_000_000) -> pd.DataFrame:
     from immunopet.dosimetry.organ_dose import organ_doses_from_svalues
     from immunopet.dosimetry.svalues import direct_svalue_table
 
-    def painted_under(organ: str, above: str):
-        def shapes():
-            out = phantom_organs.organ_shapes()
-            moved = out.pop([s.name for s in out].index(organ))
-            out.insert([s.name for s in out].index(above), moved)
-            return out
+    def v1_shapes():
+        out = []
+        for s in phantom_organs.organ_shapes():
+            if s.name == "oesophagus":
+                s = phantom_organs.OrganShape(
+                    "oesophagus",
+                    phantom_organs._ell_cyl(0.0, 1.6, 1.0, 0.7, 40.0, 70.0),
+                    ((-1.0, 1.0), (0.9, 2.3), (40.0, 70.0)),
+                    1.04,
+                    (0.0, 1.6, 55.0),
+                )
+            elif s.name == "uterus":
+                c, a = (0.0, -2.0, 14.0), (2.5, 1.5, 4.0)
+                bbox = tuple((ci - ai, ci + ai) for ci, ai in zip(c, a, strict=True))
+                s = phantom_organs.OrganShape("uterus", phantom_organs._ellipsoid(c, a), bbox)
+            out.append(s)
+        return out
 
-        return shapes
+    def clear():
+        stylised._unscaled_volumes.cache_clear()
+        stylised._fitted_build.cache_clear()
 
     sources = (*[k for k in FDG_ICRP128_TIAC_H if k != "remainder"], "total_body")
-    cases = (
-        ("male", "oesophagus", None),
-        ("male", "oesophagus", painted_under("oesophagus", "heart_outer")),
-        ("female", "uterus", None),
-        ("female", "uterus", painted_under("uterus", "urinary_bladder_outer")),
-    )
     rows = []
-    for sex, organ, variant in cases:
-        build = stylised.reference_phantom.__wrapped__
-        if variant is None:
-            ph = build(sex, 4.0)
-        else:
-            with mock.patch.object(stylised, "organ_shapes", variant):
+    for sex, organ in (("male", "oesophagus"), ("female", "uterus")):
+        for geometry in ("v2 (as built)", "v1 (before the fix)"):
+            build = stylised.reference_phantom.__wrapped__
+            if geometry.startswith("v2"):
                 ph = build(sex, 4.0)
-        st = direct_svalue_table("F-18", ph, sources=sources, n_histories=n_histories)
-        dose, sd = organ_doses_from_svalues(FDG_ICRP128_TIAC_H, st)
-        rows.append(
-            dict(
-                phantom=f"adult-{sex}",
-                geometry="as built" if variant is None else f"{organ} painted under",
-                organ=organ,
-                mass_kg=ph.region_masses_kg[organ],
-                dose=dose[organ],
-                sd=sd[organ],
-                published=FDG_ICRP128_DOSES_MGY_PER_MBQ[organ],
+            else:
+                with mock.patch.object(stylised, "organ_shapes", v1_shapes):
+                    clear()
+                    ph = build(sex, 4.0)
+                clear()
+            st = direct_svalue_table("F-18", ph, sources=sources, n_histories=n_histories)
+            dose, sd = organ_doses_from_svalues(FDG_ICRP128_TIAC_H, st)
+            rows.append(
+                dict(
+                    phantom=f"adult-{sex}",
+                    geometry=geometry,
+                    organ=organ,
+                    mass_kg=ph.region_masses_kg[organ],
+                    dose=dose[organ],
+                    sd=sd[organ],
+                    published=FDG_ICRP128_DOSES_MGY_PER_MBQ[organ],
+                )
             )
-        )
     return pd.DataFrame(rows)
 
 
@@ -171,7 +181,7 @@ def main() -> None:
         print(f"- {organ}: {known.cause}")
     if "--geometry" in sys.argv:
         sys.argv.remove("--geometry")
-        print("\nwhat-if, phantom geometry defects (direct MC, mGy/MBq):")
+        print("\nphantom geometry v2 vs v1 (direct MC, FDG, mGy/MBq):")
         print(geometry_sensitivity().to_string(index=False, float_format=lambda v: f"{v:.4g}"))
     if len(sys.argv) > 1:
         kin = pd.read_csv(sys.argv[1], comment="#")

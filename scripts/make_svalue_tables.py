@@ -14,7 +14,8 @@ Usage::
     python scripts/make_svalue_tables.py [--voxel-mm 4] [--histories 300000] [--seed 20261124]
         [--sex male female]
 
-Runtime ≈ 7 min per phantom at 4 mm / 3e5 photons per (source, energy) on one core.
+Runtime at 4 mm / 3e5 photons per (source, energy), one core: 227 s (male) and 201 s
+(female) on 2026-11-24 for the v2 tables; up to ≈ 20 min per phantom on a busy machine.
 """
 
 from __future__ import annotations
@@ -30,7 +31,10 @@ import immunopet
 from immunopet.dosimetry.phantom import reference_phantom
 from immunopet.dosimetry.svalues import PhotonAFTable, compute_photon_af_table, svalue_table
 
-PHANTOM_VERSION = "immunopet stylised MIRD-5/Cristy-Eckerman adult, ICRP 89 masses, v1"
+PHANTOM_VERSION = (
+    "immunopet stylised MIRD-5/Cristy-Eckerman adult, ICRP 89 masses, "
+    "v2 (oesophagus behind the heart, uterus off the bladder)"
+)
 NUCLIDES = ("I-124", "Zr-89", "Cu-64", "F-18", "Ga-68", "Lu-177", "I-131", "Tc-99m")
 DATA = Path(__file__).resolve().parents[1] / "src" / "immunopet" / "dosimetry" / "data"
 

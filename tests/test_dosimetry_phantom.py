@@ -162,3 +162,48 @@ def test_patient_phantom_from_ct_and_labels():
     assert ph.mass_kg("liver") == pytest.approx(expected_liver_kg, rel=1e-5)
     with pytest.raises(InvalidValueError):
         patient_phantom(ct, ct.with_array(lab, unit="label"), {})
+
+
+@pytest.mark.parametrize(
+    ("sex", "organ"), [("male", "oesophagus"), ("female", "oesophagus"), ("female", "uterus")]
+)
+def test_repositioned_organs_overlap_no_other_shape(sex, organ):
+    # Before painting, on the grid of the shipped 4-mm tables: the oesophagus no longer runs
+    # through the heart and the uterus no longer lies in the bladder's top (nor in any other
+    # organ or bone; v1 of the phantom overlapped heart_outer and urinary_bladder_outer).
+    from immunopet.dosimetry.stylised import shape_overlaps
+
+    assert shape_overlaps(sex, organ, 4.0) == {}
+
+
+@pytest.mark.parametrize("sex", ["male", "female"])
+def test_oesophagus_behind_heart_and_uterus_off_bladder(sex):
+    from scipy import ndimage
+
+    ph = reference_phantom(sex, 4.0)  # the grid of the shipped tables
+    lab = np.asarray(ph.labels.array)
+    oes = lab == ph.label_of("oesophagus")
+    heart = (lab == ph.label_of("heart_wall")) | (lab == ph.label_of("heart_contents"))
+    # Not one face-neighbour of an oesophagus voxel is heart (wall or contents).
+    assert not (ndimage.binary_dilation(oes) & heart).any()
+    # Posterior mediastinum: behind the heart (LPS +y posterior) in every slice holding
+    # both, and in front of the vertebral bodies' centre line.
+    _, y_idx, _ = np.indices(lab.shape, sparse=True)
+    both = np.nonzero(oes.any(axis=(1, 2)) & heart.any(axis=(1, 2)))[0]
+    assert both.size >= 5
+    for k in both:
+        assert np.where(oes[k], y_idx[0], 10**6).min() > np.where(heart[k], y_idx[0], -1).max()
+    spine_y = _centroid_mm(ph, "spine")[1]
+    assert _centroid_mm(ph, "oesophagus")[1] < spine_y
+    if sex == "female":
+        ut = lab == ph.label_of("uterus")
+        contents = lab == ph.label_of("urinary_bladder_contents")
+        wall = lab == ph.label_of("urinary_bladder_wall")
+        assert not (ndimage.binary_dilation(ut) & contents).any()
+        # The bladder wall is whole: every face-neighbour of the contents is wall.
+        shell = ndimage.binary_dilation(contents) & ~contents
+        assert wall[shell].all()
+        # The uterus sits behind-above the bladder, as in the body.
+        bladder = _centroid_mm(ph, "urinary_bladder_contents")
+        uterus = _centroid_mm(ph, "uterus")
+        assert uterus[1] > bladder[1] and uterus[2] > bladder[2]

@@ -12,8 +12,26 @@ Approximations (stated, not hidden):
 - the heart is one ellipsoid with an inner "contents" ellipsoid (CE 1987 uses
   rotated half-ellipsoids per chamber); gallbladder is an ellipsoid (CE: cone +
   hemisphere); the rectosigmoid colon is a capsule (CE: tori);
-- the oesophagus (absent from CE 1987) is an elliptical cylinder behind the
-  heart, in front of the spine;
+- the oesophagus is absent from CE 1987; it was added to the ORNL series by
+  Eckerman, Cristy & Ryman (1996, "The ORNL mathematical phantom series",
+  ORNL report), whose equations we could not read. Ours is placed from anatomy
+  alone (Gray's Anatomy, ed. Standring, 41st ed. 2016: the thoracic oesophagus
+  runs in the posterior mediastinum, behind the trachea and then the left
+  atrium, in front of the vertebral bodies, deviating to the left to pass the
+  diaphragm): a tube of radius 0.6 cm (unscaled) from z = 68 cm down to 40 cm,
+  on the midline in front of the vertebral bodies above the heart, then
+  left-posterior (x = 2.9 cm, y = 3.9 cm) behind the heart, between the heart, the left lung and the
+  vertebral bodies. It overlaps no other organ or bone (v1 of this phantom ran
+  it through the heart ellipsoid);
+- the uterus keeps the MIRD-5 / CE semi-axes (2.5, 1.5, 4 cm) but its centre
+  moves from (0, −2, 14) to (0, 0.3, 13.1) cm: at the MIRD centre, and after the
+  ICRP 89 mass scaling, it reached into the top of the urinary bladder (v1 of
+  this phantom painted it over the bladder wall, next to the contents). Now it
+  lies behind and above the bladder, resting on its wall, in front of the
+  rectosigmoid and below the small-intestine region, and overlaps no other
+  organ or bone (checked by ``stylised.shape_overlaps`` in the tests). Other
+  MIRD-style overlaps resolved by painting order remain (heart over lungs,
+  organs over the small-intestine region, as in MIRD-5's region definitions);
 - the rib cage is a band-modulated elliptical shell 1 cm thick (CE: 12 thin
   ribs), so that it survives 4–6 mm voxels; scapulae and clavicles are omitted,
   the facial skeleton too;
@@ -23,6 +41,7 @@ Approximations (stated, not hidden):
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -121,6 +140,26 @@ def body_mask(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
         & (z < 0.0)
     )
     return trunk | neck | head_cyl | dome | legs
+
+
+# Oesophagus (our placement, see the module docstring): a tube of radius _OES_R through
+# these points (cm), cut to 40 ≤ z ≤ 68 (clear of the cervical spine after mass scaling):
+# midline in front of the vertebral bodies above the heart, then left-posterior behind the
+# heart (posterior mediastinum, beside the descending aorta) down to the diaphragm.
+_OES_R = 0.60
+_OES_PATH_CM = ((0.0, 2.0, 70.0), (0.0, 2.0, 60.0), (2.9, 3.7, 56.0), (2.9, 3.9, 39.0))
+
+#: Uterus centre (cm): MIRD-5 / CE 1987 give (0, −2, 14) with the same semi-axes, which
+#: puts it into the bladder's top; moved 2.3 cm posterior and 0.9 cm down (behind the
+#: bladder, in front of the rectosigmoid, below the small-intestine region).
+_UTERUS_CENTRE_CM = (0.0, 0.3, 13.1)
+
+
+_OES_TUBE = _union(*(_capsule(a, b, _OES_R) for a, b in itertools.pairwise(_OES_PATH_CM)))
+
+
+def _oesophagus(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> np.ndarray:
+    return _OES_TUBE(x, y, z) & (z >= 40.0) & (z <= 68.0)
 
 
 def organ_shapes() -> list[OrganShape]:
@@ -254,10 +293,10 @@ def organ_shapes() -> list[OrganShape]:
         e("thymus", (0.0, -7.0, 60.0), (2.5, 1.0, 3.5)),
         OrganShape(
             "oesophagus",
-            _ell_cyl(0.0, 1.6, 1.0, 0.7, 40.0, 70.0),
-            ((-1.0, 1.0), (0.9, 2.3), (40.0, 70.0)),
+            _oesophagus,
+            ((-_OES_R, 2.9 + _OES_R), (2.0 - _OES_R, 3.9 + _OES_R), (40.0, 68.0)),
             1.04,
-            (0.0, 1.6, 55.0),
+            (1.8, 3.3, 52.0),
         ),
         OrganShape(
             "thyroid", thyroid, ((-2.2, 2.2), (-4.2, -2.0), (70.6, 74.6)), 1.04, (0.0, -3.2, 72.6)
@@ -265,7 +304,7 @@ def organ_shapes() -> list[OrganShape]:
         e("brain", (0.0, 0.0, Z_DOME), (6.0, 9.0, 6.5)),
         e("urinary_bladder_outer", (0.0, -4.5, 8.0), (4.958, 3.458, 3.458)),
         e("urinary_bladder_contents", (0.0, -4.5, 8.0), (4.958, 3.458, 3.458)),
-        e("uterus", (0.0, -2.0, 14.0), (2.5, 1.5, 4.0)),
+        e("uterus", _UTERUS_CENTRE_CM, (2.5, 1.5, 4.0)),
         OrganShape(
             "ovaries",
             lambda x, y, z: (

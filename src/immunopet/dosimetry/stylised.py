@@ -27,7 +27,7 @@ from .phantom import (
 from .phantom_organs import BODY_BBOX_CM, OrganShape, body_mask, organ_shapes, skeleton_shapes
 from .weights import REFERENCE_MASSES_KG
 
-__all__ = ["REFERENCE_LABELS", "reference_phantom"]
+__all__ = ["REFERENCE_LABELS", "reference_phantom", "shape_overlaps"]
 
 #: Label numbers of the reference phantoms (0 = air outside the body).
 REFERENCE_LABELS: tuple[str, ...] = (
@@ -244,6 +244,80 @@ def _density_material_hu(labels: np.ndarray, organ_names: Mapping[int, str]):
     return lut_rho[labels], lut_mat[labels], lut_hu[labels]
 
 
+def _checked_sex(sex: str, voxel_mm: float) -> str:
+    sex = sex.removeprefix("adult-")
+    if sex not in ("male", "female"):
+        raise InvalidValueError("sex must be 'male' or 'female'", field="sex", value=sex)
+    if not 1.0 <= voxel_mm <= 20.0:
+        raise InvalidValueError("voxel size must be 1–20 mm", field="voxel_mm", value=voxel_mm)
+    return sex
+
+
+def _organ_names(sex: str) -> dict[int, str]:
+    organ_names = {i + 1: n for i, n in enumerate(REFERENCE_LABELS)}
+    absent = ("ovaries", "uterus") if sex == "male" else ("testes",)
+    return {k: n for k, n in organ_names.items() if n not in absent}
+
+
+@functools.lru_cache(maxsize=8)
+def _fitted_build(sex: str, voxel_mm: float) -> tuple[np.ndarray, np.ndarray, tuple]:
+    """Labels, origin (cm) and body scale with the transverse scale fitted to ICRP 89 mass."""
+    organ_names = _organ_names(sex)
+    # Two passes: find the transverse scale giving the ICRP 89 body mass.
+    transverse = 1.0
+    for _ in range(2):
+        labels, origin_cm, scale = _build(sex, voxel_mm, transverse)
+        rho, _, _ = _density_material_hu(labels, organ_names)
+        mass_kg = float(rho[labels > 0].sum()) * (voxel_mm / 10.0) ** 3 * 1e-3
+        transverse *= float(np.sqrt(REFERENCE_MASSES_KG[sex]["total_body"] / mass_kg))
+    return labels, origin_cm, scale
+
+
+def shape_overlaps(sex: str, organ: str, voxel_mm: float = 4.0) -> dict[str, int]:
+    """Voxels of ``organ``'s scaled shape that also lie in another organ's or bone's shape.
+
+    The shapes are evaluated before painting (no painting order), on the grid of
+    ``reference_phantom(sex, voxel_mm)``; a walled organ is its outer shape
+    (``<organ>_outer``: wall + contents), the lungs are ``lungs_left``/``lungs_right``.
+
+    Returns
+    -------
+    dict
+        ``{other shape: number of shared voxel centres}`` for every shape sharing any;
+        empty when ``organ`` overlaps nothing.
+
+    Raises
+    ------
+    InvalidValueError
+        Unknown sex, voxel size, or a shape name not in this phantom.
+    """
+    sex = _checked_sex(sex, voxel_mm)
+    _, _, scale = _fitted_build(sex, voxel_mm)
+    vox_cm = voxel_mm / 10.0
+    phys = [(lo * s, hi * s) for (lo, hi), s in zip(BODY_BBOX_CM, scale, strict=True)]
+    xs, ys, zs = (_grid_axes(lo, hi, vox_cm) / s for (lo, hi), s in zip(phys, scale, strict=True))
+    shapes = [o for o in _scaled_organs(sex, scale) if not o.name.endswith("_contents")]
+    shapes += skeleton_shapes()
+    by_name = {o.name: o for o in shapes}
+    if organ not in by_name:
+        raise InvalidValueError(
+            f"no shape {organ!r} in the {sex} phantom", field="organ", value=organ
+        )
+    shape3 = (len(zs), len(ys), len(xs))
+    sl, m = _paint(by_name[organ], xs, ys, zs)
+    mine = np.zeros(shape3, bool)
+    mine[sl] = m
+    out = {}
+    for o in shapes:
+        if o.name == organ:
+            continue
+        sl, m = _paint(o, xs, ys, zs)
+        n = int((mine[sl] & m).sum())
+        if n:
+            out[o.name] = n
+    return out
+
+
 @functools.lru_cache(maxsize=8)
 def reference_phantom(sex: str = "male", voxel_mm: float = 4.0) -> Phantom:
     """The stylised ICRP-89-mass adult phantom of ``sex`` on a ``voxel_mm`` grid.
@@ -266,23 +340,9 @@ def reference_phantom(sex: str = "male", voxel_mm: float = 4.0) -> Phantom:
     InvalidValueError
         Unknown sex or a voxel size outside 1–20 mm.
     """
-    sex = sex.removeprefix("adult-")
-    if sex not in ("male", "female"):
-        raise InvalidValueError("sex must be 'male' or 'female'", field="sex", value=sex)
-    if not 1.0 <= voxel_mm <= 20.0:
-        raise InvalidValueError("voxel size must be 1–20 mm", field="voxel_mm", value=voxel_mm)
-    organ_names = {i + 1: n for i, n in enumerate(REFERENCE_LABELS)}
-    if sex == "male":
-        organ_names = {k: n for k, n in organ_names.items() if n not in ("ovaries", "uterus")}
-    else:
-        organ_names = {k: n for k, n in organ_names.items() if n != "testes"}
-    # Two passes: find the transverse scale giving the ICRP 89 body mass.
-    transverse = 1.0
-    for _ in range(2):
-        labels, origin_cm, scale = _build(sex, voxel_mm, transverse)
-        rho, _, _ = _density_material_hu(labels, organ_names)
-        mass_kg = float(rho[labels > 0].sum()) * (voxel_mm / 10.0) ** 3 * 1e-3
-        transverse *= float(np.sqrt(REFERENCE_MASSES_KG[sex]["total_body"] / mass_kg))
+    sex = _checked_sex(sex, voxel_mm)
+    organ_names = _organ_names(sex)
+    labels, origin_cm, _ = _fitted_build(sex, voxel_mm)
     rho, mat, hu = _density_material_hu(labels, organ_names)
     spacing = (voxel_mm, voxel_mm, voxel_mm)
     origin_mm = tuple(float(o) * 10.0 for o in origin_cm)
