@@ -29,6 +29,22 @@ _HIST_LIST = 64  # voxels remembered per history for the per-history variance
 _STACK = 32  # secondary photons (annihilation) pending per history
 
 
+@numba.njit(cache=True, inline="always")
+def _majorant(xs, log_e0, dlog_e, energy_mev, partial, rho_max):
+    """Woodcock majorant μ_max (cm⁻¹) at ``energy_mev``: max over materials of (μ/ρ)·ρ_max.
+
+    Fills ``partial`` with the partial mass attenuation coefficients as a side effect
+    (they are used for the interaction that follows).
+    """
+    _cross_sections(xs, log_e0, dlog_e, energy_mev, partial)
+    mu_max = 0.0
+    for m in range(partial.shape[0]):
+        mm = (partial[m, 0] + partial[m, 1] + partial[m, 2]) * rho_max[m]
+        if mm > mu_max:
+            mu_max = mm
+    return mu_max
+
+
 @numba.njit(cache=True)
 def woodcock_kernel(
     density,
@@ -108,12 +124,7 @@ def woodcock_kernel(
         while True:
             # transport one photon until absorbed or escaped
             alive = True
-            _cross_sections(xs, log_e0, dlog_e, e, partial)
-            mu_max = 0.0
-            for m in range(n_mat):
-                mm = (partial[m, 0] + partial[m, 1] + partial[m, 2]) * rho_max[m]
-                if mm > mu_max:
-                    mu_max = mm
+            mu_max = _majorant(xs, log_e0, dlog_e, e, partial, rho_max)
             while alive:
                 s = -np.log(1.0 - np.random.random()) / mu_max
                 x += s * u
@@ -174,12 +185,7 @@ def woodcock_kernel(
                     break
                 if e_new != e:
                     e = e_new
-                    _cross_sections(xs, log_e0, dlog_e, e, partial)
-                    mu_max = 0.0
-                    for mq in range(n_mat):
-                        mm = (partial[mq, 0] + partial[mq, 1] + partial[mq, 2]) * rho_max[mq]
-                        if mm > mu_max:
-                            mu_max = mm
+                    mu_max = _majorant(xs, log_e0, dlog_e, e, partial, rho_max)
             if n_stack == 0:
                 break
             n_stack -= 1
