@@ -2,9 +2,11 @@
 
 1. :func:`immunopet.simulate.simulate_trial` writes the cohort into ``DIR``
    (``dicom/``, ``labels/``, ``preclinical/``, ``study.yaml``, and the hidden
-   ``truth.json`` that only the validation test reads);
-   (its analysis block carries the paper's SUVmax 4.0 cutoff at 1/24/48 h);
-2. the demo runs the same function as ``immunopet run`` (:func:`immunopet.pipeline.run_study`) into ``DIR/results``;
+   ``truth.json`` that only the validation test reads); its analysis block is
+   :data:`immunopet.simulate.study_file.REFERENCE_ANALYSIS` (lesion-core SUVmax,
+   the paper's 4.0 cutoff at 1/24/48 h, detection rule, dynamic bladder);
+2. the demo runs the same function as ``immunopet run``
+   (:func:`immunopet.pipeline.run_study`) into ``DIR/results``;
 3. it prints a summary read back from ``DIR/results/tables`` — never from the
    simulation's truth: FDG lesions found vs the lesions listed in the study
    file, HER2+ detection sensitivity per time point, HER2+ vs HER2− SUVmax at
