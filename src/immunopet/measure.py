@@ -66,6 +66,7 @@ import pandas as pd
 
 from .errors import ImmunopetError, ImmunopetWarning, InputError
 from .region_statistics import RegionStatistics, region_statistics
+from .regions.blood import depth_mm
 from .regions.labels import LabelMap
 from .regions.partial_volume import PartialVolumeLabels
 from .scan import Scan
@@ -110,15 +111,15 @@ LESION_CORE_MM = 6.0
 MIN_CORE_VOXELS = 7
 
 
-def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core_mm: float):
+def lesion_core_labels(labels: np.ndarray, spacing_mm: Sequence[float], core_mm: float):
     """Each lesion's core: its voxels farther than ``core_mm`` from any voxel outside it.
 
     Parameters
     ----------
     labels
-        Integer lesion labels, 0 = not a lesion.
-    spacing_zyx_mm
-        Voxel spacing in array order (z, y, x), mm.
+        Integer lesion labels (z, y, x), 0 = not a lesion.
+    spacing_mm
+        (dx, dy, dz) in mm, as :attr:`Volume.spacing_mm`.
     core_mm
         Border thickness left out (see ``suv_max_core`` in the module docstring).
 
@@ -137,15 +138,11 @@ def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core
     for number, box in enumerate(ndimage.find_objects(lab), start=1):
         if box is None:
             continue
-        padded = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
-        inside = lab[padded] == number
-        # distance of each voxel centre to the nearest centre outside this lesion; the
-        # crop is padded by one voxel, and a lesion touching the image edge counts the
-        # edge as outside.
-        dist = ndimage.distance_transform_edt(np.pad(inside, 1), sampling=tuple(spacing_zyx_mm))[
-            1:-1, 1:-1, 1:-1
-        ]
-        dist = np.where(inside, dist, 0.0)
+        # The lesion's bounding box grown by one voxel, so its whole border is seen; each
+        # voxel's depth is measured to the nearest voxel outside *this* lesion.
+        crop = tuple(slice(max(b.start - 1, 0), b.stop + 1) for b in box)
+        inside = lab[crop] == number
+        dist = depth_mm(inside, spacing_mm)
         keep = dist > core_mm
         if keep.sum() < MIN_CORE_VOXELS:
             # Too small for the full border: its innermost voxels, at least a voxel and
@@ -153,7 +150,7 @@ def lesion_core_labels(labels: np.ndarray, spacing_zyx_mm: Sequence[float], core
             # the lesion's centre.
             ranked = np.sort(dist[inside])[::-1]
             keep = inside & (dist >= ranked[min(MIN_CORE_VOXELS, ranked.size) - 1])
-        core[padded][keep] = number
+        core[crop][keep] = number
     return core
 
 
@@ -378,7 +375,7 @@ def measure(
         if rs.region_kind == "lesion" and vox_idx is None:
             lab3 = lab.reshape(suv_vol.shape)
             background = lesion_background_suv(suv_vol, lab3, n)
-            core = lesion_core_labels(lab3, suv_vol.spacing_mm[::-1], lesion_core_mm)
+            core = lesion_core_labels(lab3, suv_vol.spacing_mm, lesion_core_mm)
             core_max = np.full(n, -np.inf)
             np.maximum.at(core_max, core[core > 0], suv_arr[core > 0])
             for number, name in rs.names.items():

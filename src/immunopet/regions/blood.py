@@ -24,7 +24,7 @@ from ..errors import ImmunopetWarning, InputError
 from ..volume import Volume
 from .labels import LabelMap
 
-__all__ = ["BLOOD_SOURCES", "blood_pool", "erode_mm"]
+__all__ = ["BLOOD_SOURCES", "blood_pool", "depth_mm", "erode_mm"]
 
 #: Label names, in order of preference, from which the blood pool is built.
 BLOOD_SOURCES: tuple[tuple[str, ...], ...] = (
@@ -33,6 +33,26 @@ BLOOD_SOURCES: tuple[tuple[str, ...], ...] = (
     ("heart",),
     ("aorta",),
 )
+
+
+def depth_mm(mask: np.ndarray, spacing_mm: Sequence[float]) -> np.ndarray:
+    """Distance (mm) from each voxel of ``mask`` to the nearest voxel centre outside it.
+
+    Parameters
+    ----------
+    mask
+        Boolean (z, y, x).
+    spacing_mm
+        (dx, dy, dz) in mm.
+
+    Returns
+    -------
+    numpy.ndarray
+        Same shape; 0 outside the mask. The image border counts as outside.
+    """
+    dx, dy, dz = spacing_mm
+    padded = np.pad(np.asarray(mask, dtype=bool), 1, constant_values=False)
+    return ndimage.distance_transform_edt(padded, sampling=(dz, dy, dx))[1:-1, 1:-1, 1:-1]
 
 
 def erode_mm(mask: np.ndarray, spacing_mm: Sequence[float], margin_mm: float) -> np.ndarray:
@@ -46,15 +66,13 @@ def erode_mm(mask: np.ndarray, spacing_mm: Sequence[float], margin_mm: float) ->
         (dx, dy, dz) in mm.
     margin_mm
         Erosion depth (mm); 0 returns the mask unchanged. The distance is
-        measured between voxel centres; the image border counts as outside.
+        measured between voxel centres (:func:`depth_mm`); the image border
+        counts as outside.
     """
     m = np.asarray(mask, dtype=bool)
     if margin_mm <= 0:
         return m.copy()
-    dx, dy, dz = spacing_mm
-    padded = np.pad(m, 1, constant_values=False)
-    dist = ndimage.distance_transform_edt(padded, sampling=(dz, dy, dx))[1:-1, 1:-1, 1:-1]
-    return dist > margin_mm
+    return depth_mm(m, spacing_mm) > margin_mm
 
 
 def blood_pool(
