@@ -68,6 +68,7 @@ from .errors import ImmunopetError, ImmunopetWarning, InputError
 from .region_statistics import RegionStatistics, region_statistics
 from .regions.blood import depth_mm
 from .regions.labels import LabelMap
+from .regions.lesions import BACKGROUND_SHELL_MM, shell_background_suv
 from .regions.partial_volume import PartialVolumeLabels
 from .scan import Scan
 from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
@@ -98,9 +99,6 @@ TABLE_COLUMNS = (
     "unit",
 )
 
-
-#: Inner and outer radius (mm) of the local background shell of ``tnr_background``.
-BACKGROUND_SHELL_MM = (5.0, 15.0)
 
 #: Border layer (mm) left out of a lesion for ``suv_max_core``: about one FWHM of a
 #: clinical ¹²⁴I PET (5 mm system resolution ⊕ positron-range blur ≈ 6 mm), beyond
@@ -175,22 +173,10 @@ def lesion_background_suv(
     numpy.ndarray
         Shape (n,): background SUVmean per label (NaN without shell voxels).
     """
-    from scipy import ndimage
-
-    lab = np.asarray(labels).astype(np.intp, copy=False)
+    lab = np.asarray(labels)
     if not lab.any():
         return np.full(n, math.nan)
-    dx, dy, dz = suv.spacing_mm
-    dist, (iz, iy, ix) = ndimage.distance_transform_edt(
-        lab == 0, sampling=(dz, dy, dx), return_indices=True
-    )
-    shell = (dist >= shell_mm[0]) & (dist <= shell_mm[1])
-    owner = lab[iz[shell], iy[shell], ix[shell]]
-    values = np.asarray(suv.array, dtype=np.float64)[shell]
-    total = np.bincount(owner, weights=values, minlength=n)[:n]
-    count = np.bincount(owner, minlength=n)[:n]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count > 0, total / np.maximum(count, 1), math.nan)
+    return shell_background_suv(suv.array, lab, n, suv.spacing_mm, shell_mm)
 
 
 # --- the tidy table --------------------------------------------------------------------

@@ -43,12 +43,14 @@ from ..volume import Volume
 from .labels import LabelMap, check_overlap
 
 __all__ = [
+    "BACKGROUND_SHELL_MM",
     "LesionSet",
     "equivalent_diameter_mm",
     "lesions_from_labels",
     "lesions_from_mask",
     "parse_method",
     "segment_lesions",
+    "shell_background_suv",
 ]
 
 _TABLE_COLUMNS = (
@@ -124,25 +126,35 @@ def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     return region_statistics(values, labels, n).maximum
 
 
-def _shell_background(
+#: Inner and outer distance (mm) from a lesion of its local background shell.
+BACKGROUND_SHELL_MM = (5.0, 15.0)
+
+
+def shell_background_suv(
     suv: np.ndarray,
-    seeds: np.ndarray,
+    labels: np.ndarray,
     n: int,
     spacing_mm: Sequence[float],
-    inner_mm: float,
-    outer_mm: float,
+    shell_mm: tuple[float, float] = BACKGROUND_SHELL_MM,
 ) -> np.ndarray:
-    """Mean SUV per seed in a shell [inner, outer] mm around it, outside every seed."""
+    """Mean SUV of each label's background shell: voxels ``shell_mm`` (inner, outer) from it.
+
+    Distances are Euclidean from the nearest labelled voxel (``spacing_mm`` = (dx, dy,
+    dz)); a shell voxel belongs to the label it is nearest to, and no labelled voxel is
+    background (the shell background of Nestle et al., J Nucl Med 2005;46:1342).
+    Returns shape (n,), NaN for a label without shell voxels.
+    """
     dx, dy, dz = spacing_mm
+    lab = np.asarray(labels).astype(np.intp, copy=False)
     dist, (iz, iy, ix) = ndimage.distance_transform_edt(
-        seeds == 0, sampling=(dz, dy, dx), return_indices=True
+        lab == 0, sampling=(dz, dy, dx), return_indices=True
     )
-    shell = (dist >= inner_mm) & (dist <= outer_mm)
-    owner = seeds[iz[shell], iy[shell], ix[shell]].astype(np.intp)
-    s = np.bincount(owner, weights=suv[shell], minlength=n)
-    c = np.bincount(owner, minlength=n)
+    shell = (dist >= shell_mm[0]) & (dist <= shell_mm[1])
+    owner = lab[iz[shell], iy[shell], ix[shell]]
+    total = np.bincount(owner, weights=np.asarray(suv, dtype=np.float64)[shell], minlength=n)
+    count = np.bincount(owner, minlength=n)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return s / c
+        return np.where(count[:n] > 0, total[:n] / np.maximum(count[:n], 1), math.nan)
 
 
 def _finalise(
@@ -260,7 +272,7 @@ def segment_lesions(
             if background_suv is not None:
                 bg = np.full(n, float(background_suv))
             else:
-                bg = _shell_background(arr, seeds, n, suv.spacing_mm, 5.0, 15.0)
+                bg = shell_background_suv(arr, seeds, n, suv.spacing_mm)
                 bg = np.where(np.isfinite(bg), bg, 0.0)
             thr = bg + value * (smax - bg)
         thr[0] = np.inf
