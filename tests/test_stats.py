@@ -483,3 +483,17 @@ def test_study_statistics_metric_option_selects_the_lesion_metric():
     ref = base.loc[np.logical_and.reduce([base[k] == v for k, v in pick.items()])].iloc[0]
     assert row.mean_a == pytest.approx(0.8 * ref.mean_a)
     assert row.p_value == pytest.approx(ref.p_value)  # a scale change leaves t unchanged
+
+
+def test_study_statistics_refuses_an_unmeasured_metric():
+    """A typo in statistics.metric or a cutoff's metric must not silently drop analyses."""
+    from immunopet.errors import MissingFieldError
+    from immunopet.study import Cutoff, StatisticsOptions
+
+    m, subjects = _cohort_measurements()
+    with pytest.raises(MissingFieldError, match="'suv_mx' was not measured") as exc:
+        study_statistics(m, subjects, options=StatisticsOptions(metric="suv_mx"))
+    assert exc.value.field == "statistics.metric"
+    with pytest.raises(MissingFieldError) as exc:
+        study_statistics(m, subjects, options=StatisticsOptions(cutoffs=[Cutoff(metric="suvmax")]))
+    assert exc.value.field == "statistics.cutoffs"

@@ -62,6 +62,19 @@ def _unit(measurements: pd.DataFrame, metric: str) -> str:
     return str(units[0]) if len(units) else ""
 
 
+def _require_lesion_metrics(table: pd.DataFrame, metrics: list[tuple[str, str]]) -> None:
+    """Each (metric, study-file field) must be measured: a typo would drop its analyses."""
+    measured = sorted(c for c in map(str, table.columns) if c.startswith(("suv_", "tnr_")))
+    for metric, field in metrics:
+        if metric not in table.columns:
+            raise MissingFieldError(
+                f"{field}: lesion metric {metric!r} was not measured; measured lesion "
+                f"metrics: {measured}",
+                field=field,
+                value=metric,
+            )
+
+
 def _group_key(table: pd.DataFrame, preferred: str | None) -> str | None:
     if preferred and preferred in table.columns:
         return preferred
@@ -126,6 +139,9 @@ def study_statistics(
     ref = [t for t in tracers if reference_tracer.lower() in t.lower()]
     main = [t for t in tracers if t not in ref]
     metric = str(getattr(options, "metric", None) or "suv_max")
+    _require_lesion_metrics(
+        table, [(metric, "statistics.metric"), *((c.metric, "statistics.cutoffs") for c in cutoffs)]
+    )
     unit = _unit(measurements, metric)
 
     # Descriptive: every tracer × time point × group.
