@@ -27,11 +27,11 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition, Scan
+from immunopet.core.volume import Volume
 from immunopet.measure import measure, region_statistics, suv_peak_map
-from immunopet.nuclides import Nuclide
 from immunopet.regions import TOTALSEGMENTATOR_V2_TOTAL, LabelMap
-from immunopet.scan import Acquisition, Scan
-from immunopet.volume import Volume
 
 SHAPE = (300, 200, 200)
 SPACING_MM = (4.0, 4.0, 4.0)

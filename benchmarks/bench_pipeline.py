@@ -7,12 +7,12 @@ LocalCluster gives identical tables.
 Workloads (``--workload``):
 
 ``synthetic`` (default)
-    :func:`immunopet.pipeline.workload.synthetic_tasks` — 20 subjects × 3 scans
+    :func:`support.workload.synthetic_tasks` — 20 subjects × 3 scans
     of generated 3-D images (blur + region statistics), per-subject TAC
     integration, a cohort summary: the engine's own overhead and scaling,
     independent of the science modules.
 ``dicom``
-    :func:`immunopet.pipeline.workload.write_dicom_study` — 20 subjects × 4 real
+    :func:`support.workload.write_dicom_study` — 20 subjects × 4 real
     DICOM PET series (FDG + 124I at 1/24/48 h) run through the real steps
     (load → SUV → labels → lesions → measure → TAC → TIA → statistics).
 
@@ -38,7 +38,9 @@ from pathlib import Path
 import pandas as pd
 
 from immunopet.pipeline import run_tasks
-from immunopet.pipeline.workload import synthetic_tasks, write_dicom_study
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test-only workloads
+from support.workload import synthetic_tasks, write_dicom_study
 
 TARGET_SPEEDUP = 1.6
 

@@ -3,7 +3,7 @@ informatively, the reference study's 124I-trastuzumab Table 2 (OLINDA/EXM).
 
 The FDG part prints our male, female and sex-averaged doses beside ICRP's, the share of
 each source in our dose to every organ outside 10 %, and the cause of each difference
-(``immunopet.dosimetry.reference_models.FDG_ICRP128_DIFFERENCES``).
+(``support.reference_models.FDG_ICRP128_DIFFERENCES``).
 
 Usage::
 
@@ -21,11 +21,16 @@ TIACs, so this comparison is informative only, never asserted.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pandas as pd
 
 from immunopet.dosimetry.organ_dose import organ_doses_table, table2_summary
-from immunopet.dosimetry.reference_models import (
+
+from immunopet.dosimetry.weights import REFERENCE_MASSES_KG
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # test-only reference models
+from support.reference_models import (
     FDG_ICRP128_COMPARATOR,
     FDG_ICRP128_DIFFERENCES,
     FDG_ICRP128_DOSES_MGY_PER_MBQ,
@@ -35,7 +40,6 @@ from immunopet.dosimetry.reference_models import (
     dose_by_source,
     fdg_icrp128_comparison,
 )
-from immunopet.dosimetry.weights import REFERENCE_MASSES_KG
 
 
 def fdg_comparison() -> pd.DataFrame:
@@ -138,7 +142,7 @@ def illustrative_i124_tiacs() -> dict[str, float]:
     """TIAC (h) per source from the paper's mid-range SUV curves (see module docstring)."""
     import numpy as np
 
-    from immunopet.nuclides import Nuclide
+    from immunopet.core.nuclides import Nuclide
     from immunopet.simulate.biodistribution import (
         I124_TIMES_H,
         interpolate_suv,

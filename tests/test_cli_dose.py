@@ -98,7 +98,7 @@ def test_dose_cli_patient_phantom(tmp_path):
 
     import numpy as np
 
-    from immunopet.volume import Volume
+    from immunopet.core.volume import Volume
 
     shape = (12, 20, 20)
     z, y, x = np.indices(shape)

@@ -16,10 +16,10 @@ import pydicom
 import pytest
 
 from immunopet.cli import main
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition
+from immunopet.core.volume import Volume
 from immunopet.io.dicom_write import PHILIPS_ACTIVITY_SCALE, write_ct_series, write_pet_series
-from immunopet.nuclides import Nuclide
-from immunopet.scan import Acquisition
-from immunopet.volume import Volume
 
 I124_HALF_LIFE_S = 4.176 * 86400.0  # ICRP-107
 INJ = datetime(2024, 3, 1, 9, 0, 0)

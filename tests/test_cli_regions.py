@@ -12,10 +12,10 @@ import pytest
 import SimpleITK as sitk
 
 from immunopet.cli import main
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition
+from immunopet.core.volume import Volume
 from immunopet.measure import TABLE_COLUMNS
-from immunopet.nuclides import Nuclide
-from immunopet.scan import Acquisition
-from immunopet.volume import Volume
 
 io = pytest.importorskip("immunopet.io")
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import immunopet.dosimetry.emission as emission_mod
+from immunopet.core.errors import UnknownNuclideError
+from immunopet.core.nuclides import Emission, emissions
 from immunopet.dosimetry.emission import ELECTRON_MASS_MEV, emission_spectrum
-from immunopet.errors import UnknownNuclideError
-from immunopet.nuclides import Emission, emissions
 
 
 @pytest.mark.parametrize(

@@ -10,15 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from immunopet.core.errors import ImmunopetWarning, InvalidValueError, UnknownNuclideError
+from immunopet.core.nuclides import Nuclide
 from immunopet.dosimetry import organ_dose as od
-from immunopet.dosimetry.reference_models import (
-    FDG_ICRP128_DIFFERENCES,
-    FDG_ICRP128_DOSES_MGY_PER_MBQ,
-    FDG_ICRP128_E_MSV_PER_MBQ,
-    FDG_ICRP128_TIAC_H,
-    dose_by_source,
-    fdg_icrp128_comparison,
-)
 from immunopet.dosimetry.weights import (
     ICRP60_WEIGHTS,
     ICRP103_WEIGHTS,
@@ -27,8 +21,14 @@ from immunopet.dosimetry.weights import (
     effective_dose_icrp60,
     effective_dose_icrp103,
 )
-from immunopet.errors import ImmunopetWarning, InvalidValueError, UnknownNuclideError
-from immunopet.nuclides import Nuclide
+from support.reference_models import (
+    FDG_ICRP128_DIFFERENCES,
+    FDG_ICRP128_DOSES_MGY_PER_MBQ,
+    FDG_ICRP128_E_MSV_PER_MBQ,
+    FDG_ICRP128_TIAC_H,
+    dose_by_source,
+    fdg_icrp128_comparison,
+)
 
 
 def _values(df: pd.DataFrame, quantity: str) -> dict[str, float]:
@@ -285,7 +285,7 @@ def test_table2_summary_mean_sd():
 def test_patient_phantom_doses(monkeypatch):
     # A small synthetic patient: water cylinder with a "liver" block; liver self-dose from
     # electrons alone is Δe/M (MIRD), photons add a positive, bounded share.
-    from immunopet.volume import Volume
+    from immunopet.core.volume import Volume
 
     shape = (16, 24, 24)
     z, y, x = np.indices(shape)

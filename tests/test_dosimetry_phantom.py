@@ -7,6 +7,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from immunopet.core.errors import InvalidValueError
+from immunopet.core.volume import Volume
 from immunopet.dosimetry.phantom import (
     MARROW_FRACTIONS,
     MATERIAL_AIR,
@@ -18,8 +20,6 @@ from immunopet.dosimetry.phantom import (
     reference_phantom,
 )
 from immunopet.dosimetry.weights import REFERENCE_MASSES_KG
-from immunopet.errors import InvalidValueError
-from immunopet.volume import Volume
 
 # Organs whose voxelised mass must match ICRP 89 Table 2.8 within 10 % at 5 mm.
 _SOLID = (

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from immunopet.core.errors import InputError
 from immunopet.dosimetry.emission import emission_spectrum
 from immunopet.dosimetry.sphere import (
     MEV_TO_J,
@@ -32,7 +33,6 @@ from immunopet.dosimetry.sphere import (
     sphere_self_dose_gy_per_bq_s,
 )
 from immunopet.dosimetry.xsections import mass_attenuation_cm2_per_g
-from immunopet.errors import InputError
 
 M_E_MEV = 0.51099895
 

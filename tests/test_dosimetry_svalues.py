@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from immunopet.core.errors import InvalidValueError, UnknownNuclideError
 from immunopet.dosimetry import transport as transport_mod
 from immunopet.dosimetry.emission import emission_spectrum
 from immunopet.dosimetry.phantom import reference_phantom
@@ -17,7 +18,6 @@ from immunopet.dosimetry.svalues import (
     scale_to_organ_masses,
     svalue_table,
 )
-from immunopet.errors import InvalidValueError, UnknownNuclideError
 
 
 def _local_transport(density, material, spacing_mm, source_weight, energies_mev, yields,

@@ -10,11 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from immunopet.core.errors import InputError
 from immunopet.dosimetry.emission import emission_spectrum
 from immunopet.dosimetry.sphere import simulate_sphere_absorbed_fraction
 from immunopet.dosimetry.transport import _kahn_klein_nishina, transport_photons
 from immunopet.dosimetry.xsections import MATERIAL_CODES, mass_attenuation_cm2_per_g
-from immunopet.errors import InputError
 
 M_E_MEV = 0.51099895  # CODATA 2018
 

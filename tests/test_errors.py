@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 
-from immunopet.errors import (
+from immunopet.core.errors import (
     AmbiguousTimeError,
     ImmunopetError,
     InputError,

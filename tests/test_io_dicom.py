@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from immunopet import quant
-from immunopet.errors import (
+from immunopet.core.errors import (
     AmbiguousTimeError,
     GeometryError,
     ImmunopetWarning,
@@ -28,6 +28,9 @@ from immunopet.errors import (
     UnknownNuclideError,
     UnsupportedDataError,
 )
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition
+from immunopet.core.volume import Volume
 from immunopet.io import apply_overrides, find_series, load_scan, load_volume
 from immunopet.io.dicom_write import (
     PHILIPS_ACTIVITY_SCALE,
@@ -37,9 +40,6 @@ from immunopet.io.dicom_write import (
 )
 from immunopet.io.nifti import nifti_acquisition
 from immunopet.io.pet_header import parse_dt, parse_utc_offset
-from immunopet.nuclides import Nuclide
-from immunopet.scan import Acquisition
-from immunopet.volume import Volume
 
 I124_HALF_LIFE_S = 4.176 * 86400.0  # ICRP-107
 INJ = datetime(2024, 3, 1, 9, 0, 0)

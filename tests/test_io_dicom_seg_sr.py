@@ -21,17 +21,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import immunopet
-from immunopet.errors import GeometryError, ImmunopetWarning, InputError
+from immunopet.core.errors import GeometryError, ImmunopetWarning, InputError
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition
+from immunopet.core.volume import Volume
 from immunopet.io import load_scan
 from immunopet.io.dicom_codes import segment_coding
 from immunopet.io.dicom_seg import read_seg, write_seg
 from immunopet.io.dicom_sr import read_measurement_sr, write_measurement_sr
 from immunopet.io.dicom_write import rename_shuffled, write_pet_series
 from immunopet.measure import measure
-from immunopet.nuclides import Nuclide
 from immunopet.regions import LabelMap, labels_on_pet_grid, load_label_map
-from immunopet.scan import Acquisition
-from immunopet.volume import Volume
 
 INJ = datetime(2024, 3, 1, 9, 0, 0)
 NAMES = {1: "liver", 2: "spleen", 7: "lesion_7"}

@@ -10,12 +10,12 @@ import numpy as np
 import pytest
 
 from immunopet import quant
-from immunopet.errors import InputError, MissingFieldError, UnsupportedDataError
+from immunopet.core.errors import InputError, MissingFieldError, UnsupportedDataError
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition
+from immunopet.core.volume import Volume
 from immunopet.io import find_series, load_scan, load_volume, write_nifti
 from immunopet.io.nifti import read_nifti, sidecar_path
-from immunopet.nuclides import Nuclide
-from immunopet.scan import Acquisition
-from immunopet.volume import Volume
 
 I124_HALF_LIFE_S = 4.176 * 86400.0  # ICRP-107
 

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from immunopet.errors import ImmunopetWarning, InvalidValueError, PhysicsError
+from immunopet.core.errors import ImmunopetWarning, InvalidValueError, PhysicsError
+from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import (
     NO_EXCRETION_MODEL,
     TiaResult,
@@ -19,7 +20,6 @@ from immunopet.kinetics import (
     remainder_tia,
     whole_body_tia_no_excretion,
 )
-from immunopet.nuclides import Nuclide
 
 I124 = Nuclide.from_name("I-124")
 F18 = Nuclide.from_name("F-18")

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from immunopet.cli import main
+from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import KINETICS_COLUMNS, bladder_tia_bq_h
-from immunopet.nuclides import Nuclide
 
 I124 = Nuclide.from_name("I-124")
 LN2 = math.log(2.0)

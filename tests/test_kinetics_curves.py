@@ -6,15 +6,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from immunopet.errors import (
+from immunopet.core.errors import (
     InputError,
     InvalidValueError,
     MissingFieldError,
     PhysicsError,
     UnknownNuclideError,
 )
+from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import TimeActivityCurve, curves_from_table, injected_activity_by_subject
-from immunopet.nuclides import Nuclide
 
 I124 = Nuclide.from_name("I-124")
 

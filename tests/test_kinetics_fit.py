@@ -20,7 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from immunopet.errors import FitError, ImmunopetWarning
+from immunopet.core.errors import FitError, ImmunopetWarning
+from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import (
     TimeActivityCurve,
     aicc,
@@ -28,7 +29,6 @@ from immunopet.kinetics import (
     fit_tac,
     integrate_trapezoid,
 )
-from immunopet.nuclides import Nuclide
 
 I124 = Nuclide.from_name("I-124")
 LN2 = math.log(2.0)

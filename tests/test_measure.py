@@ -12,7 +12,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from immunopet.errors import ImmunopetWarning, InputError
+from immunopet.core.errors import ImmunopetWarning, InputError
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition, Scan
+from immunopet.core.volume import Volume
 from immunopet.measure import (
     SUV_PEAK_RADIUS_MM,
     TABLE_COLUMNS,
@@ -21,10 +24,7 @@ from immunopet.measure import (
     sphere_offsets,
     suv_peak_map,
 )
-from immunopet.nuclides import Nuclide
 from immunopet.regions import LabelMap, fractional_occupancy
-from immunopet.scan import Acquisition, Scan
-from immunopet.volume import Volume
 
 INJECTED_BQ = 74e6
 T_SCAN = datetime(2024, 3, 5, 10, 0, 0)

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from immunopet.errors import UnknownNuclideError
-from immunopet.nuclides import Nuclide, decay_factor, nuclide_from_code, parse_nuclide_name
+from immunopet.core.errors import UnknownNuclideError
+from immunopet.core.nuclides import Nuclide, decay_factor, nuclide_from_code, parse_nuclide_name
 
 # ICRP Publication 107 (Eckerman & Endo 2008), Annex A half-lives as tabulated in the
 # ICRP-107 nuclear decay data files (I-131 8.0207 d and Cu-64 12.700 h are the ICRP-107

@@ -27,7 +27,7 @@ from immunopet.pipeline.store import (
     task_key,
     write_output,
 )
-from immunopet.pipeline.workload import scan_regions, synthetic_tasks, write_dicom_study
+from support.workload import scan_regions, synthetic_tasks, write_dicom_study
 
 N_SUBJECTS = 4
 N_TASKS = N_SUBJECTS * 3 + N_SUBJECTS + 1  # scans, TACs, cohort
@@ -216,7 +216,7 @@ def test_json_log_events(tmp_path: Path) -> None:
 def _warning_task(options, upstream):  # type: ignore[no-untyped-def]
     import warnings
 
-    from immunopet.errors import ImmunopetWarning
+    from immunopet.core.errors import ImmunopetWarning
 
     warnings.warn("label 'spleen' lost on the PET grid", ImmunopetWarning, stacklevel=1)
     warnings.warn("label 'spleen' lost on the PET grid", ImmunopetWarning, stacklevel=1)
@@ -238,8 +238,9 @@ def test_task_warnings_are_collected_and_survive_caching(tmp_path: Path) -> None
 
 _DRIVER = """
 import sys
+sys.path.insert(0, {tests_dir!r})
 from immunopet.pipeline.engine import run_tasks
-from immunopet.pipeline.workload import synthetic_tasks
+from support.workload import synthetic_tasks
 tasks = synthetic_tasks({n}, counter_file=sys.argv[2], sleep_s=float(sys.argv[3]))
 run_tasks(tasks, sys.argv[1], workers=1)
 """
@@ -254,7 +255,7 @@ def _finished(out: Path) -> set[str]:
 def test_sigkill_halfway_then_resume(tmp_path: Path) -> None:
     out, counter = tmp_path / "out", tmp_path / "calls.txt"
     driver = tmp_path / "driver.py"
-    driver.write_text(_DRIVER.format(n=N_SUBJECTS))
+    driver.write_text(_DRIVER.format(n=N_SUBJECTS, tests_dir=str(Path(__file__).parent)))
     proc = subprocess.Popen(
         [sys.executable, str(driver), str(out), str(counter), "0.15"], start_new_session=True
     )

@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 import immunopet.quant
+from immunopet.core.volume import Volume
 from immunopet.pipeline import steps
 from immunopet.regions import LabelMap
 from immunopet.study import LesionOptions
-from immunopet.volume import Volume
 
 SPACING = (4.0, 4.0, 4.0)
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from immunopet.errors import ImmunopetWarning
+from immunopet.core.errors import ImmunopetWarning
+from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import bladder_tia_from_whole_body, fit_tac
 from immunopet.kinetics.curves import curves_from_table
-from immunopet.nuclides import Nuclide
 from immunopet.pipeline.steps import subject_tias
 
 I124 = Nuclide.from_name("I-124")

@@ -11,7 +11,7 @@ from types import ModuleType
 
 from immunopet.pipeline import EXIT_OK, Task, run_tasks
 from immunopet.pipeline.store import code_fingerprint, task_key
-from immunopet.pipeline.workload import scan_regions
+from support.workload import scan_regions
 
 STEP_MODULE = '''
 import pandas as pd

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from immunopet import quant
-from immunopet.errors import (
+from immunopet.core.errors import (
     AmbiguousTimeError,
     ImmunopetWarning,
     InvalidValueError,
@@ -24,9 +24,9 @@ from immunopet.errors import (
     PhysicsError,
     UnsupportedDataError,
 )
-from immunopet.nuclides import Nuclide
-from immunopet.scan import Acquisition, Scan
-from immunopet.volume import Volume
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.scan import Acquisition, Scan
+from immunopet.core.volume import Volume
 
 I124_HALF_LIFE_S = 4.176 * 86400.0  # ICRP-107
 F18_HALF_LIFE_S = 109.77 * 60.0  # ICRP-107

@@ -8,7 +8,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from immunopet.errors import GeometryError, ImmunopetWarning, InputError
+from immunopet.core.errors import GeometryError, ImmunopetWarning, InputError
+from immunopet.core.volume import Volume
 from immunopet.regions import (
     TOTALSEGMENTATOR_V2_TOTAL,
     LabelMap,
@@ -21,7 +22,6 @@ from immunopet.regions import (
     merge_labels,
     to_immunopet_organs,
 )
-from immunopet.volume import Volume
 
 
 def test_totalsegmentator_v2_total_table():

@@ -8,7 +8,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from immunopet.errors import InputError, InvalidValueError
+from immunopet.core.errors import InputError, InvalidValueError
+from immunopet.core.volume import Volume
 from immunopet.regions import (
     equivalent_diameter_mm,
     lesions_from_labels,
@@ -16,7 +17,6 @@ from immunopet.regions import (
     parse_method,
     segment_lesions,
 )
-from immunopet.volume import Volume
 
 SPACING = (1.0, 1.0, 1.0)
 

@@ -9,7 +9,8 @@ import pytest
 import SimpleITK as sitk
 from scipy import ndimage
 
-from immunopet.errors import GeometryError
+from immunopet.core.errors import GeometryError
+from immunopet.core.volume import Volume
 from immunopet.regions import (
     LabelMap,
     carry_lesions,
@@ -17,7 +18,6 @@ from immunopet.regions import (
     match_lesions,
     register_rigid,
 )
-from immunopet.volume import Volume
 
 PET_VOXEL_MM = 4.0
 

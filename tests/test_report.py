@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from markupsafe import escape
 
-from immunopet.errors import InputError
+from immunopet.core.errors import InputError
+from immunopet.core.volume import Volume
 from immunopet.report import mip_figure, write_report
 from immunopet.stats import format_p, lesion_table, student_t_test, study_statistics
-from immunopet.volume import Volume
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

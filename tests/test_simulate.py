@@ -13,7 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from immunopet.nuclides import Nuclide
+from immunopet.core.nuclides import Nuclide
+from immunopet.core.volume import Volume
 from immunopet.simulate import build_cohort
 from immunopet.simulate.biodistribution import (
     ORGAN_RANGES_I124,
@@ -32,7 +33,6 @@ from immunopet.simulate.imaging import (
     system_fwhm_mm,
 )
 from immunopet.simulate.preclinical import micropet_table
-from immunopet.volume import Volume
 
 I124 = Nuclide.from_name("124I")
 F18 = Nuclide.from_name("18F")

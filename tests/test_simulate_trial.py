@@ -9,7 +9,7 @@ import numpy as np
 import pydicom
 import pytest
 
-from immunopet.nuclides import Nuclide
+from immunopet.core.nuclides import Nuclide
 from immunopet.simulate import simulate_trial
 from immunopet.simulate.imaging import sphere_occupancy
 
@@ -61,7 +61,7 @@ def test_readback_decay_between_1h_and_48h(trial) -> None:
     times = {s["scan_id"]: s["time_h"] for s in truth["scans"]}
     import nibabel as nib
 
-    from immunopet.volume import Volume
+    from immunopet.core.volume import Volume
 
     lab_img = nib.load(Path(trial.out_dir, "labels", "P01_organs.nii.gz"))
     names = json.loads(Path(trial.out_dir, "labels", "organ_names.json").read_text())

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.stats.proportion import proportion_confint
 
-from immunopet.errors import InvalidValueError, MissingFieldError
+from immunopet.core.errors import InvalidValueError, MissingFieldError
 from immunopet.stats import (
     STATISTICS_COLUMNS,
     DetectionRule,
@@ -487,7 +487,7 @@ def test_study_statistics_metric_option_selects_the_lesion_metric():
 
 def test_study_statistics_refuses_an_unmeasured_metric():
     """A typo in statistics.metric or a cutoff's metric must not silently drop analyses."""
-    from immunopet.errors import MissingFieldError
+    from immunopet.core.errors import MissingFieldError
     from immunopet.study import Cutoff, StatisticsOptions
 
     m, subjects = _cohort_measurements()

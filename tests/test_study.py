@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from immunopet.errors import StudyError
+from immunopet.core.errors import StudyError
 from immunopet.study import Study, load_study, parse_time_label_h
-from immunopet.study_yaml import StudyFileError
+from immunopet.study.loader import StudyFileError
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "reference-study.yaml"
 

@@ -1,4 +1,4 @@
-"""Tests of immunopet.volume: geometry conventions shared by every module."""
+"""Tests of immunopet.core.volume: geometry conventions shared by every module."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from immunopet.errors import GeometryError
-from immunopet.volume import Volume
+from immunopet.core.errors import GeometryError
+from immunopet.core.volume import Volume
 
 
 def _oblique_direction() -> tuple[float, ...]:

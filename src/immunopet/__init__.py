@@ -9,8 +9,7 @@ module named after its domain noun (``immunopet.quant`` computes SUV,
 
 from __future__ import annotations
 
-from .dosimetry.organ_dose import organ_doses
-from .errors import (
+from .core.errors import (
     FitError,
     ImmunopetError,
     ImmunopetWarning,
@@ -18,17 +17,17 @@ from .errors import (
     PhysicsError,
     StudyError,
 )
+from .core.nuclides import Nuclide, decay_factor
+from .core.scan import Acquisition, Scan
+from .core.version import __version__
+from .core.volume import Volume
+from .dosimetry.organ_dose import organ_doses
 from .io import load_scan, load_volume
 from .kinetics import fit_tac
 from .measure import measure
-from .nuclides import Nuclide, decay_factor
 from .pipeline import run_study
 from .quant import suv_volume
-from .scan import Acquisition, Scan
 from .study import Study, load_study
-from .volume import Volume
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Acquisition",

@@ -2,7 +2,7 @@
 
 Each group of commands lives in a module of this package named after the
 domain step it drives, and exposes ``register(app)``. :func:`main` turns every
-:class:`~immunopet.errors.ImmunopetError` into a one-line message on stderr and
+:class:`~immunopet.core.errors.ImmunopetError` into a one-line message on stderr and
 exit code 2 — never a traceback.
 """
 
@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..errors import ImmunopetError, ImmunopetWarning
+from ..core.errors import ImmunopetError, ImmunopetWarning
 
 __all__ = ["app", "main"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from ..errors import InputError, InvalidValueError, MissingFieldError
+from ..core.errors import InputError, InvalidValueError, MissingFieldError
 
 
 def _read_table(path: Path):  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def _load_volume(path: Path, unit: str):  # type: ignore[no-untyped-def]
     except ImportError:
         import SimpleITK as sitk
 
-        from ..volume import Volume
+        from ..core.volume import Volume
 
         try:
             return Volume.from_sitk(sitk.ReadImage(str(path)), unit)

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import ImmunopetError, InvalidValueError
+from ..core.errors import ImmunopetError, InvalidValueError
 from ..io import SeriesInfo, find_series, load_scan, write_nifti
 from ..quant import (
     check_header_half_life,

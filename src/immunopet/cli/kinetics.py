@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from ..errors import InputError, InvalidValueError, MissingFieldError
+from ..core.errors import InputError, InvalidValueError, MissingFieldError
 from ..kinetics import (
     ICRP_VOIDING_INTERVAL_H,
     TimeActivityCurve,

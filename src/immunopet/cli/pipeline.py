@@ -102,7 +102,7 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
 
 def report(out: Path = typer.Argument(..., help="Output folder of `immunopet run`.")) -> None:
     """(Re)write OUT/report.html from the tables of a finished run."""
-    from ..errors import InputError
+    from ..core.errors import InputError
 
     if not (out / "tables").is_dir():
         raise InputError("no tables/ folder here; run `immunopet run` first", file=out)

@@ -13,7 +13,9 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from ..errors import ImmunopetWarning, InputError, InvalidValueError
+from ..core.errors import ImmunopetWarning, InputError, InvalidValueError
+from ..core.scan import Scan
+from ..core.volume import Volume
 from ..measure import measure
 from ..regions import (
     LabelMap,
@@ -30,8 +32,6 @@ from ..regions import (
     segment_lesions,
     to_immunopet_organs,
 )
-from ..scan import Scan
-from ..volume import Volume
 
 __all__ = ["read_lesion_mask", "register", "write_table"]
 

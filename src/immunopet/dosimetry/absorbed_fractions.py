@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 from .phantom import Phantom
 
 __all__ = [

@@ -1,7 +1,7 @@
 """Per-decay emission spectra for dosimetry, from ICRP Publication 107.
 
 :func:`emission_spectrum` splits the ICRP-107 emissions of a nuclide (read through
-:func:`immunopet.nuclides.emissions`; data © Endo & Eckerman, ICRP Publication 107, 2008)
+:func:`immunopet.core.nuclides.emissions`; data © Endo & Eckerman, ICRP Publication 107, 2008)
 into what photon transport needs — discrete photon lines with absolute yields — and what
 is treated as locally absorbed — the mean energy emitted per decay as electrons:
 
@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import radioactivedecay as rd
 
-from ..errors import UnknownNuclideError
-from ..nuclides import Nuclide, emissions, parse_nuclide_name
+from ..core.errors import UnknownNuclideError
+from ..core.nuclides import Nuclide, emissions, parse_nuclide_name
 
 __all__ = ["ELECTRON_MASS_MEV", "EmissionSpectrum", "emission_spectrum"]
 
@@ -161,7 +161,7 @@ def emission_spectrum(
     Parameters
     ----------
     nuclide
-        Any spelling accepted by :func:`immunopet.nuclides.parse_nuclide_name`.
+        Any spelling accepted by :func:`immunopet.core.nuclides.parse_nuclide_name`.
     include_progeny
         Add the emissions of radioactive progeny (radioactivedecay chains) weighted by the
         product of branching fractions, for daughters not longer-lived than their parent

@@ -30,9 +30,9 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from ..errors import ImmunopetWarning, InvalidValueError, UnsupportedDataError
-from ..nuclides import Nuclide
-from ..volume import Volume
+from ..core.errors import ImmunopetWarning, InvalidValueError, UnsupportedDataError
+from ..core.nuclides import Nuclide
+from ..core.volume import Volume
 from .dose_tables import table2_html, table2_markdown, table2_summary
 from .organ_names import (
     NON_ORGAN_PREFIXES,

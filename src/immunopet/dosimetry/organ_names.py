@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 
 __all__ = ["NON_ORGAN_PREFIXES", "ORGAN_NAMES", "TOTALSEGMENTATOR_NAMES", "canonical_region"]
 

@@ -33,8 +33,8 @@ from types import MappingProxyType
 import numpy as np
 from scipy import ndimage
 
-from ..errors import GeometryError, InvalidValueError
-from ..volume import Volume
+from ..core.errors import GeometryError, InvalidValueError
+from ..core.volume import Volume
 
 __all__ = [
     "MARROW_FRACTIONS",

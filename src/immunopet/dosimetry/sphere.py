@@ -28,8 +28,8 @@ from importlib import resources
 import numba
 import numpy as np
 
-from ..errors import InputError
-from ..nuclides import Nuclide
+from ..core.errors import InputError
+from ..core.nuclides import Nuclide
 from .emission import emission_spectrum
 from .transport import _cross_sections, _interact, _isotropic, photon_tables
 from .xsections import MATERIAL_CODES

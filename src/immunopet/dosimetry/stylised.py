@@ -13,8 +13,8 @@ from types import MappingProxyType
 import numpy as np
 from scipy import ndimage
 
-from ..errors import InvalidValueError
-from ..volume import Volume
+from ..core.errors import InvalidValueError
+from ..core.volume import Volume
 from .phantom import (
     MARROW_FRACTIONS,
     MATERIAL_AIR,

@@ -34,8 +34,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..errors import InvalidValueError, UnsupportedDataError
-from ..nuclides import Nuclide
+from ..core.errors import InvalidValueError, UnsupportedDataError
+from ..core.nuclides import Nuclide
 from .absorbed_fractions import (
     PHOTON_ENERGY_GRID_MEV,
     PhotonAFTable,

@@ -42,7 +42,7 @@ unchanged. This is exact for any heterogeneous voxel map and needs no voxel-boun
 arithmetic. Photons leaving the grid escape.
 
 Arrays are indexed [z, y, x]; ``spacing_mm`` is (dx, dy, dz), the convention of
-:class:`immunopet.volume.Volume`. The random stream is numba's (seeded with ``seed``), so
+:class:`immunopet.core.volume.Volume`. The random stream is numba's (seeded with ``seed``), so
 a given seed reproduces a run on the same machine.
 
 Uncertainty
@@ -66,7 +66,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InputError
+from ..core.errors import InputError
 
 # The numba kernels live in .photon_interactions (interaction physics) and .woodcock (the
 # tracking loop); the underscored ones stay importable from here for the sphere kernel.
@@ -182,7 +182,7 @@ def transport_photons(
         Material code per voxel (uint8; 0 air, 1 ICRU-44 soft tissue, 2 lung, 3 cortical
         bone, 4 water — see :mod:`.xsections`).
     spacing_mm
-        Voxel size (dx, dy, dz) in mm, as :attr:`immunopet.volume.Volume.spacing_mm`.
+        Voxel size (dx, dy, dz) in mm, as :attr:`immunopet.core.volume.Volume.spacing_mm`.
     source_weight
         Relative emission probability per voxel (≥ 0), uniform within each voxel.
     energies_mev, yields

@@ -1,4 +1,4 @@
-"""Reading scans into :class:`~immunopet.scan.Scan` objects, and writing images.
+"""Reading scans into :class:`~immunopet.core.scan.Scan` objects, and writing images.
 
 Public API::
 
@@ -16,7 +16,7 @@ Overrides (study file or CLI values win over the header): ``injection_datetime``
 ``patient_height_m``, ``patient_sex``. An ``injection_datetime`` with a UTC offset
 (``2018-06-04T01:30:00Z``) is converted to the series' local time when the series
 declares one (``Acquisition.utc_offset_h``); otherwise it is taken as local time
-with an :class:`~immunopet.errors.ImmunopetWarning`.
+with an :class:`~immunopet.core.errors.ImmunopetWarning`.
 """
 
 from __future__ import annotations
@@ -29,16 +29,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-from ..errors import (
+from ..core.errors import (
     ImmunopetError,
     ImmunopetWarning,
     InputError,
     InvalidValueError,
     UnsupportedDataError,
 )
+from ..core.scan import Acquisition, Scan
+from ..core.volume import Volume
 from ..quant import check_header_half_life
-from ..scan import Acquisition, Scan
-from ..volume import Volume
 from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
 from .dicom_seg import read_seg, write_seg
 from .dicom_sr import read_measurement_sr, write_measurement_sr

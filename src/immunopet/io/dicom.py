@@ -22,9 +22,9 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from ..errors import GeometryError, InputError, UnsupportedDataError
-from ..scan import Acquisition
-from ..volume import Volume
+from ..core.errors import GeometryError, InputError, UnsupportedDataError
+from ..core.scan import Acquisition
+from ..core.volume import Volume
 from .pet_header import acquisition_from_headers
 
 __all__ = [

@@ -1,6 +1,6 @@
 """DICOM Segmentation (SEG) export and import of immunopet label volumes.
 
-:func:`write_seg` turns an integer label :class:`~immunopet.volume.Volume` on the
+:func:`write_seg` turns an integer label :class:`~immunopet.core.volume.Volume` on the
 PET grid into a *binary* DICOM SEG with one segment per label present, that
 references the source PET series (same study, same frame of reference), carries
 coded segment properties (:mod:`~immunopet.io.dicom_codes`: DICOM PS3.16 CID 7150
@@ -26,8 +26,8 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.uid import generate_uid
 
-from ..errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
-from ..volume import Volume
+from ..core.errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
+from ..core.volume import Volume
 from .dicom_codes import label_description, parse_label_description, segment_coding
 from .dicom_source import (
     SourceInput,

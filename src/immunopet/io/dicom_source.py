@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from pydicom.dataset import Dataset
 
-from ..errors import GeometryError, InputError
-from ..volume import Volume
+from ..core.errors import GeometryError, InputError
+from ..core.volume import Volume
 from .dicom import DicomSeries, _sort_slices, discover_series
 
 __all__ = [
@@ -191,6 +191,6 @@ def save_dataset_atomically(ds: Dataset, out_path: PathLike) -> Path:
 
 
 def _software_version() -> str:
-    from .. import __version__
+    from ..core.version import __version__
 
     return str(__version__)

@@ -46,7 +46,7 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from ..errors import ImmunopetWarning, InputError, UnsupportedDataError
+from ..core.errors import ImmunopetWarning, InputError, UnsupportedDataError
 from .dicom_codes import segment_coding
 from .dicom_seg import SEGMENTATION_SOP_CLASS
 from .dicom_source import (

@@ -4,7 +4,7 @@ Time zones (DICOM PS3.5 §6.2, DT value representation; PS3.3 C.12.1,
 TimezoneOffsetFromUTC (0008,0201)): a DT value may end in an explicit UTC offset
 ``&ZZXX`` (``+hhmm``/``-hhmm``); DA, TM and DT values without one are in the local
 time given by TimezoneOffsetFromUTC when present, else in an unspecified local time.
-Every date-time of an :class:`~immunopet.scan.Acquisition` is naive and expressed
+Every date-time of an :class:`~immunopet.core.scan.Acquisition` is naive and expressed
 in the series' local time: a DT with an explicit offset is converted to the
 offset the series declares (first header); when the series declares none, the
 explicit offset is taken as the local one (right when all times share one zone,
@@ -20,7 +20,7 @@ from typing import Any
 
 from pydicom.dataset import Dataset
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 
 __all__ = [
     "combine_da_tm",

@@ -34,8 +34,8 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from ..scan import Acquisition
-from ..volume import Volume
+from ..core.scan import Acquisition
+from ..core.volume import Volume
 from .pet_header import GE_CREATOR, PHILIPS_CREATOR
 
 __all__ = ["Flavour", "write_ct_series", "write_pet_series"]
@@ -70,7 +70,7 @@ def _nuclide_code(name: str) -> tuple[str | None, str | None, str]:
     """(code value, scheme, meaning) from DICOM CID 4020 for a canonical nuclide name."""
     from pydicom.sr.codedict import codes
 
-    from ..nuclides import parse_nuclide_name
+    from ..core.nuclides import parse_nuclide_name
 
     for concept in codes.cid4020.concepts.values():
         try:

@@ -1,7 +1,7 @@
 """NIfTI volumes and PET-BIDS JSON sidecars, read and written.
 
 NIfTI stores RAS+ world coordinates (nibabel ``affine``) and the data in
-(i, j, k) = (x, y, z) order; :class:`~immunopet.volume.Volume` holds
+(i, j, k) = (x, y, z) order; :class:`~immunopet.core.volume.Volume` holds
 LPS coordinates and a (z, y, x) array. Conversion: ``A_lps = diag(−1, −1, 1, 1) · A_ras``
 and a transpose of the array axes.
 
@@ -29,16 +29,16 @@ from typing import Any
 import nibabel as nib
 import numpy as np
 
-from ..errors import (
+from ..core.errors import (
     GeometryError,
     InputError,
     InvalidValueError,
     MissingFieldError,
     UnsupportedDataError,
 )
-from ..nuclides import Nuclide
-from ..scan import Acquisition
-from ..volume import Volume
+from ..core.nuclides import Nuclide
+from ..core.scan import Acquisition
+from ..core.volume import Volume
 
 __all__ = [
     "is_nifti",

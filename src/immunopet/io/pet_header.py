@@ -1,4 +1,4 @@
-"""PET DICOM header → :class:`~immunopet.scan.Acquisition` (times, nuclide, vendor private tags).
+"""PET DICOM header → :class:`~immunopet.core.scan.Acquisition` (times, nuclide, vendor private tags).
 
 Header fields used (DICOM PS3.3 C.8.9.1 PET Series, C.8.9.2 PET Isotope,
 C.8.9.4 PET Image) and the QIBA vendor-neutral SUV pseudo-code rules they feed
@@ -25,9 +25,14 @@ from datetime import datetime, timedelta
 
 from pydicom.dataset import Dataset
 
-from ..errors import ImmunopetWarning, InvalidValueError, MissingFieldError, UnknownNuclideError
-from ..nuclides import Nuclide, nuclide_from_code, parse_nuclide_name
-from ..scan import Acquisition
+from ..core.errors import (
+    ImmunopetWarning,
+    InvalidValueError,
+    MissingFieldError,
+    UnknownNuclideError,
+)
+from ..core.nuclides import Nuclide, nuclide_from_code, parse_nuclide_name
+from ..core.scan import Acquisition
 from .dicom_time import (
     combine_da_tm,
     parse_da,

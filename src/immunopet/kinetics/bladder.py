@@ -29,8 +29,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-from ..errors import InvalidValueError, PhysicsError
-from ..nuclides import Nuclide
+from ..core.errors import InvalidValueError, PhysicsError
+from ..core.nuclides import Nuclide
 from .result import TiaResult
 
 __all__ = ["ICRP_VOIDING_INTERVAL_H", "bladder_tia_bq_h", "bladder_tia_from_whole_body"]

@@ -18,8 +18,8 @@ import math
 import warnings as _warnings
 from collections.abc import Iterable
 
-from ..errors import ImmunopetWarning, InvalidValueError, PhysicsError
-from ..nuclides import Nuclide
+from ..core.errors import ImmunopetWarning, InvalidValueError, PhysicsError
+from ..core.nuclides import Nuclide
 from .result import TiaResult
 
 __all__ = ["NO_EXCRETION_MODEL", "remainder_tia", "whole_body_tia_no_excretion"]
@@ -84,7 +84,7 @@ def remainder_tia(
     region
         Name of the row.
     warn
-        Emit the clipping warning as :class:`~immunopet.errors.ImmunopetWarning`.
+        Emit the clipping warning as :class:`~immunopet.core.errors.ImmunopetWarning`.
 
     Returns
     -------

@@ -20,14 +20,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..errors import (
+from ..core.errors import (
     InputError,
     InvalidValueError,
     MissingFieldError,
     PhysicsError,
     UnknownNuclideError,
 )
-from ..nuclides import Nuclide
+from ..core.nuclides import Nuclide
 
 __all__ = [
     "TABLE_COLUMNS",

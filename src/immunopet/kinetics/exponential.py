@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import least_squares
 
-from ..errors import FitError
+from ..core.errors import FitError
 from .curves import TimeActivityCurve
 
 __all__ = ["EXPONENTIAL_MODELS", "ExponentialFit", "aicc", "fit_exponential", "min_points_for_aicc"]

@@ -29,7 +29,7 @@ from functools import partial
 
 import numpy as np
 
-from ..errors import FitError, ImmunopetWarning
+from ..core.errors import FitError, ImmunopetWarning
 from .curves import TimeActivityCurve
 from .exponential import EXPONENTIAL_MODELS, ExponentialFit, fit_exponential, min_points_for_aicc
 from .result import TiaResult
@@ -202,7 +202,7 @@ def fit_tac(
     uncertainty
         ``"delta"`` or ``"monte_carlo"`` (seeded by ``seed``, ``n_samples`` draws).
     warn
-        Emit :class:`~immunopet.errors.ImmunopetWarning` for each warning in the result.
+        Emit :class:`~immunopet.core.errors.ImmunopetWarning` for each warning in the result.
 
     Returns
     -------
@@ -216,7 +216,7 @@ def fit_tac(
     Examples
     --------
     >>> import numpy as np
-    >>> from immunopet.nuclides import Nuclide
+    >>> from immunopet.core.nuclides import Nuclide
     >>> i124 = Nuclide.from_name("I-124")
     >>> t = np.array([1.0, 24.0, 48.0])
     >>> c = TimeActivityCurve("p1", "liver", i124, t, 1e6 * np.exp(-np.log(2) / 50 * t), None, 5e7)

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from ..nuclides import Nuclide
+from ..core.nuclides import Nuclide
 
 __all__ = ["KINETICS_COLUMNS", "TiaResult"]
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import InvalidValueError, MissingFieldError
+from ..core.errors import InvalidValueError, MissingFieldError
 from .bladder import ICRP_VOIDING_INTERVAL_H, bladder_tia_from_whole_body
 from .body import remainder_tia, whole_body_tia_no_excretion
 from .curves import TimeActivityCurve

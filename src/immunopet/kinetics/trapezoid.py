@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import FitError
+from ..core.errors import FitError
 from .curves import TimeActivityCurve
 
 __all__ = ["HEADS", "TAILS", "TrapezoidIntegral", "integrate_trapezoid"]

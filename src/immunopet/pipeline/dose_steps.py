@@ -71,7 +71,7 @@ def _with_dynamic_bladder(results: list[Any], options: Mapping[str, Any]) -> lis
     """
     import warnings
 
-    from ..errors import ImmunopetError, ImmunopetWarning
+    from ..core.errors import ImmunopetError, ImmunopetWarning
     from ..kinetics import bladder_tia_from_whole_body
 
     whole_body = next((r for r in results if r.region == "whole_body"), None)
@@ -104,9 +104,9 @@ def subject_doses(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd
     """
     import warnings
 
+    from ..core.errors import ImmunopetError, ImmunopetWarning
     from ..dosimetry.organ_dose import organ_doses_table
     from ..dosimetry.organ_names import canonical_region
-    from ..errors import ImmunopetError, ImmunopetWarning
 
     tias = next(iter(upstream.values()))
     tias = tias[tias["region"] != "blood"].copy()

@@ -18,7 +18,7 @@ and ``OUT/errors.json`` lists each failure (subject, step, error type, message).
 
 Exit codes of :attr:`RunSummary.exit_code`: 0 all done, 3 completed with errors
 (2, bad input before any work, is raised by the study loader as a
-:class:`~immunopet.errors.StudyError`).
+:class:`~immunopet.core.errors.StudyError`).
 """
 
 from __future__ import annotations

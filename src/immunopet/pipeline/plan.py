@@ -208,13 +208,13 @@ def run_study(
     RunSummary
         ``exit_code`` 0 (all done) or 3 (completed with errors).
     """
-    from .. import __version__
+    from ..core.version import __version__
 
     out = Path(out_dir)
     if only:
         unknown = sorted(set(only) - {s.id for s in study.subjects})
         if unknown:
-            from ..errors import StudyError
+            from ..core.errors import StudyError
 
             raise StudyError(f"--only names unknown subject(s) {unknown}", file=study.source)
     out.mkdir(parents=True, exist_ok=True)

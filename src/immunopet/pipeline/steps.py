@@ -182,8 +182,8 @@ def detect_lesions(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> B
 
 
 def _lesion_set(bundle: Bundle):  # type: ignore[no-untyped-def]
+    from ..core.volume import Volume
     from ..regions import LabelMap, LesionSet
-    from ..volume import Volume
 
     m = bundle.meta
     vol = Volume(
@@ -204,7 +204,7 @@ def measure_scan(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bun
     Returns the tidy measurement table and, when the report module is present,
     the scan's MIP with lesion contours (PNG bytes, array ``mip_png``).
     """
-    from ..errors import InputError
+    from ..core.errors import InputError
     from ..measure import LESION_CORE_MM, measure
     from ..quant import suv_volume
     from ..regions import blood_pool, carry_lesions, register_rigid

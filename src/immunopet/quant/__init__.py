@@ -1,4 +1,4 @@
-"""SUV, SUL, SUVbsa, %ID/g and activity concentrations from a :class:`~immunopet.scan.Scan`.
+"""SUV, SUL, SUVbsa, %ID/g and activity concentrations from a :class:`~immunopet.core.scan.Scan`.
 
 Where things are:
 
@@ -31,7 +31,7 @@ logic is implemented by cornerstonejs/calculate-suv):
 * **Injection**: RadiopharmaceuticalStartDateTime is preferred over
   RadiopharmaceuticalStartTime (+ SeriesDate); a date inferred from SeriesDate is
   accepted only for a same-day scan of a short-lived nuclide, otherwise
-  :class:`~immunopet.errors.AmbiguousTimeError` asks for it (see :mod:`.timing`).
+  :class:`~immunopet.core.errors.AmbiguousTimeError` asks for it (see :mod:`.timing`).
 
 The SUVbw factor multiplies the stored (rescaled) pixel values::
 

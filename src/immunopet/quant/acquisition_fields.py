@@ -1,6 +1,6 @@
 """Checked access to the acquisition fields SUV needs: weight, height, injected activity.
 
-Each accessor returns a finite positive number or raises an :class:`~immunopet.errors.InputError`
+Each accessor returns a finite positive number or raises an :class:`~immunopet.core.errors.InputError`
 naming the DICOM field and how to supply the value (CLI option, study-file key).
 """
 
@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import math
 
-from ..errors import InvalidValueError, MissingFieldError
-from ..scan import Acquisition
+from ..core.errors import InvalidValueError, MissingFieldError
+from ..core.scan import Acquisition
 
 __all__ = [
     "WARN_REL_TOL",

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import UnsupportedDataError
-from ..scan import Acquisition, Scan
-from ..volume import Volume
+from ..core.errors import UnsupportedDataError
+from ..core.scan import Acquisition, Scan
+from ..core.volume import Volume
 from .acquisition_fields import patient_weight_kg, positive_field
 from .timing import (
     decay_reference_datetime,

@@ -21,9 +21,9 @@ from typing import Literal
 
 import numpy as np
 
-from ..errors import ImmunopetWarning, InvalidValueError, MissingFieldError
-from ..scan import Acquisition, Scan
-from ..volume import Volume
+from ..core.errors import ImmunopetWarning, InvalidValueError, MissingFieldError
+from ..core.scan import Acquisition, Scan
+from ..core.volume import Volume
 from .acquisition_fields import WARN_REL_TOL, patient_height_m, patient_weight_kg, positive_field
 from .body_size import body_surface_area_m2, lean_body_mass_kg
 from .concentration import concentration_factor_bq_per_ml

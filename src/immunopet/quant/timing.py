@@ -27,7 +27,7 @@ accepted only when both hold:
    after injection would see < 2⁻¹⁰ ≈ 0.1 % of the activity — a same-day scan
    is then the only physically plausible reading (F-18, Ga-68, C-11, …).
 
-Otherwise :class:`~immunopet.errors.AmbiguousTimeError` asks for the injection
+Otherwise :class:`~immunopet.core.errors.AmbiguousTimeError` asks for the injection
 date-time (CLI ``--injection-datetime``, study file ``injection_datetime``).
 """
 
@@ -36,8 +36,8 @@ from __future__ import annotations
 import warnings
 from datetime import datetime
 
-from ..errors import AmbiguousTimeError, ImmunopetWarning, MissingFieldError, PhysicsError
-from ..scan import Acquisition
+from ..core.errors import AmbiguousTimeError, ImmunopetWarning, MissingFieldError, PhysicsError
+from ..core.scan import Acquisition
 from .acquisition_fields import WARN_REL_TOL, injected_activity_bq
 
 __all__ = [

@@ -20,8 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import ndimage
 
-from ..errors import ImmunopetWarning, InputError
-from ..volume import Volume
+from ..core.errors import ImmunopetWarning, InputError
+from ..core.volume import Volume
 from .labels import LabelMap
 
 __all__ = ["BLOOD_SOURCES", "blood_pool", "depth_mm", "erode_mm"]

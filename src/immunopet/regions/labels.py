@@ -1,6 +1,6 @@
 """Organ label maps: reading (NIfTI, DICOM SEG), checking, merging, moving to the PET grid.
 
-A :class:`LabelMap` pairs an integer label :class:`~immunopet.volume.Volume`
+A :class:`LabelMap` pairs an integer label :class:`~immunopet.core.volume.Volume`
 (0 = background) with ``{label_number: name}`` and the kind of region it holds
 (``organ``, ``lesion``, ``blood``, ``background``). Label maps usually come from
 a CT segmentation (e.g. TotalSegmentator) on the CT grid; :func:`labels_on_pet_grid`
@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
+from ..core.errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
+from ..core.volume import Volume
 from ..io.dicom_seg import read_seg
-from ..volume import Volume
 from .totalsegmentator import TOTALSEGMENTATOR_TO_IMMUNOPET, TOTALSEGMENTATOR_V2_TOTAL
 
 __all__ = [

@@ -37,9 +37,9 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ..errors import InputError, InvalidValueError
-from ..region_statistics import region_statistics
-from ..volume import Volume
+from ..core.errors import InputError, InvalidValueError
+from ..core.volume import Volume
+from ..measure.region_statistics import region_statistics
 from .labels import LabelMap, check_overlap
 
 __all__ = [

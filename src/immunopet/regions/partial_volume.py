@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import SimpleITK as sitk
 
-from ..errors import InputError
-from ..volume import Volume
+from ..core.errors import InputError
+from ..core.volume import Volume
 from .labels import LabelMap, check_overlap
 
 __all__ = ["PartialVolumeLabels", "fractional_occupancy"]

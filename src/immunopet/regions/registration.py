@@ -26,8 +26,8 @@ import pandas as pd
 import SimpleITK as sitk
 from scipy.optimize import linear_sum_assignment
 
-from ..errors import GeometryError, ImmunopetWarning
-from ..volume import Volume
+from ..core.errors import GeometryError, ImmunopetWarning
+from ..core.volume import Volume
 from .labels import LabelMap, check_overlap
 from .lesions import LesionSet, _finalise
 

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from os import PathLike
 from pathlib import Path
 
-from ..errors import InputError, InvalidValueError
+from ..core.errors import InputError, InvalidValueError
 
 __all__ = [
     "TOTALSEGMENTATOR_TO_IMMUNOPET",

@@ -17,7 +17,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from ..errors import InputError
+from ..core.errors import InputError
 from .figures import mip_figure
 from .methods import ICRP107_NOTICE, RESEARCH_USE_NOTICE, methods_paragraphs
 from .organs import dose_section, tac_section
@@ -91,7 +91,7 @@ def render_report(
     errors: Any = None,
 ) -> str:
     """The report's HTML text (see :func:`write_report`)."""
-    from .. import __version__
+    from ..core.version import __version__
 
     version = str(run.get("version") or run.get("immunopet_version") or __version__)
     frames = {k: v for k, v in tables.items() if v is not None}

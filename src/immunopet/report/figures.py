@@ -1,6 +1,6 @@
 """Figures of the report, rendered with matplotlib's Agg backend to PNG bytes.
 
-Every function takes tidy tables (or a :class:`~immunopet.volume.Volume`) and
+Every function takes tidy tables (or a :class:`~immunopet.core.volume.Volume`) and
 returns the PNG as ``bytes``, ready to embed as base64 in the HTML report.
 """
 
@@ -16,9 +16,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from ..core.volume import Volume  # noqa: E402
 from ..stats import format_p, student_t_test  # noqa: E402
 from ..stats.roc import RocResult  # noqa: E402
-from ..volume import Volume  # noqa: E402
 
 __all__ = [
     "dot_plot_figure",

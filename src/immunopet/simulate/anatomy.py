@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
-from ..errors import GeometryError
-from ..volume import Volume
+from ..core.errors import GeometryError
+from ..core.volume import Volume
 from .cohort import LesionSpec
 
 __all__ = ["SubjectAnatomy", "subject_anatomy", "place_lesions", "REFERENCE_ADULT"]

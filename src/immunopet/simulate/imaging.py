@@ -5,7 +5,7 @@ Model (stated, deliberately simple, each step tested):
 1. **Activity**: concentration decay-corrected to injection is ``SUV × A₀ / W``
    (SUVbw, 1 g = 1 mL); the physically present concentration at the scan start
    is that times the decay factor of the real half-life (ICRP-107 via
-   :class:`~immunopet.nuclides.Nuclide`). DICOM DECY = START pixels are this value.
+   :class:`~immunopet.core.nuclides.Nuclide`). DICOM DECY = START pixels are this value.
 2. **Resolution**: a Gaussian PSF whose FWHM is the scanner's (default 5 mm,
    a clinical PET/CT with resolution modelling) combined in quadrature with the
    nuclide's positron-range blur and the PET voxel's box (variance ``v²/12``).
@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage, special
 
-from ..errors import PhysicsError
-from ..nuclides import Nuclide, emissions
-from ..volume import Volume
+from ..core.errors import PhysicsError
+from ..core.nuclides import Nuclide, emissions
+from ..core.volume import Volume
 
 __all__ = [
     "POSITRON_MEAN_RANGE_WATER_MM",

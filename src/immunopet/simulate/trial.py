@@ -25,8 +25,8 @@ from typing import Any
 import numpy as np
 from pydicom.uid import generate_uid
 
-from ..nuclides import Nuclide
-from ..scan import Acquisition
+from ..core.nuclides import Nuclide
+from ..core.scan import Acquisition
 from .anatomy import SubjectAnatomy, local_background_organ, place_lesions, subject_anatomy
 from .biodistribution import organ_suvs
 from .cohort import Cohort, SubjectSpec, build_cohort

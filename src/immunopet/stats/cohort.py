@@ -38,7 +38,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..errors import MissingFieldError
+from ..core.errors import MissingFieldError
 from .arms import (
     STATISTICS_COLUMNS,
     LesionArm,

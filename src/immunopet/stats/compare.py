@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy import stats as _sps
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 from .descriptive import Spread, as_finite_array, format_p, sd_from_sem
 
 __all__ = [

@@ -14,7 +14,7 @@ from typing import Literal
 import numpy as np
 from numpy.typing import ArrayLike
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 
 __all__ = ["Spread", "Summary", "as_finite_array", "describe", "format_p", "sd_from_sem"]
 

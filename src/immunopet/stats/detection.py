@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from ..errors import InvalidValueError, MissingFieldError
+from ..core.errors import InvalidValueError, MissingFieldError
 
 __all__ = [
     "DetectionRule",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..errors import InvalidValueError, MissingFieldError
+from ..core.errors import InvalidValueError, MissingFieldError
 from .compare import TestResult, run_test, t_test_from_summary
 from .descriptive import Spread, describe
 

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from ..errors import MissingFieldError
+from ..core.errors import MissingFieldError
 
 __all__ = ["lesion_table", "nominal_time_points", "tracer_matches"]
 

@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 from scipy.stats import norm, rankdata
 
-from ..errors import InvalidValueError
+from ..core.errors import InvalidValueError
 from .descriptive import as_finite_array
 from .detection import Proportion, wilson_interval
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import ndimage
 
-from ..measure import TABLE_COLUMNS
-from .engine import Task
+from immunopet.measure import TABLE_COLUMNS
+from immunopet.pipeline.engine import Task
 
 __all__ = [
     "GENERATED_LESION_SUV",
@@ -195,10 +195,10 @@ def _write_generated_subject(
     import nibabel as nib
     from pydicom.uid import generate_uid
 
-    from ..io.dicom_write import write_pet_series
-    from ..nuclides import Nuclide
-    from ..scan import Acquisition
-    from ..volume import Volume
+    from immunopet.core.nuclides import Nuclide
+    from immunopet.core.scan import Acquisition
+    from immunopet.core.volume import Volume
+    from immunopet.io.dicom_write import write_pet_series
 
     voxel_mm = 160.0 / n
     shape = (n, n, n)

@@ -3,7 +3,7 @@
 A study is written in YAML (see ``examples/reference-study.yaml``) and
 validated by the pydantic v2 models of this module. Unknown fields are
 errors (``extra="forbid"``), so a typo never silently drops an option.
-:func:`load_study` (in :mod:`immunopet.study_yaml`) reads the YAML with line
+:func:`load_study` (in :mod:`immunopet.study.loader`) reads the YAML with line
 numbers, validates the schema, then the semantics (paths exist, one lesion
 reference per subject, no two scans of one tracer at one time point, label
 maps belong to their subject), all **before** any image is read.
@@ -454,7 +454,7 @@ class Study(_Model):
 
 
 def load_study(path: str | Path, *, check_files: bool = True) -> Study:
-    """Read, validate and semantically check a study file (see :mod:`immunopet.study_yaml`)."""
-    from .study_yaml import load_study as _load
+    """Read, validate and semantically check a study file (see :mod:`immunopet.study.loader`)."""
+    from .loader import load_study as _load
 
     return _load(path, check_files=check_files)

@@ -21,8 +21,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from .errors import ImmunopetError, StudyError
-from .study import ScanEntry, Study, Subject
+from ..core.errors import ImmunopetError, StudyError
+from .model import ScanEntry, Study, Subject
 
 __all__ = ["StudyFileError", "StudyIssue", "check_study", "load_study", "read_yaml_with_lines"]
 
@@ -46,7 +46,7 @@ class StudyIssue:
 
 
 class StudyFileError(StudyError):
-    """All problems found in one study file (a :class:`~immunopet.errors.StudyError`).
+    """All problems found in one study file (a :class:`~immunopet.core.errors.StudyError`).
 
     Attributes
     ----------
@@ -226,7 +226,7 @@ def check_study(study: Study, *, check_files: bool = True) -> Iterator[StudyIssu
 
 
 def _check_nuclide(name: str) -> str | None:
-    from .nuclides import Nuclide
+    from ..core.nuclides import Nuclide
 
     try:
         Nuclide.from_name(name)
@@ -362,7 +362,7 @@ def _check_preclinical(study: Study, issue, check_files: bool):  # type: ignore[
     problem = _check_nuclide(arm.nuclide)
     if problem:
         yield issue((*base, "nuclide"), problem)
-    from .study import parse_time_label_h
+    from .model import parse_time_label_h
 
     def bad_time(label: str) -> str | None:
         try:

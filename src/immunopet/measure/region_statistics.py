@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from .errors import InputError
+from ..core.errors import InputError
 
 __all__ = ["RegionStatistics", "region_statistics"]
 

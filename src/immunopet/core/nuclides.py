@@ -18,7 +18,7 @@ the canonical ``Symbol-A[m]`` form (``I-124``, ``Tc-99m``).
 
 Examples
 --------
->>> from immunopet.nuclides import Nuclide
+>>> from immunopet.core.nuclides import Nuclide
 >>> i124 = Nuclide.from_name("^124^Iodine")
 >>> i124.name
 'I-124'

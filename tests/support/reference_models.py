@@ -54,7 +54,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from ..errors import InvalidValueError
+from immunopet.core.errors import InvalidValueError
 
 __all__ = [
     "FDG_ICRP128_COMPARATOR",
@@ -220,7 +220,7 @@ def dose_by_source(tiac_by_region: Mapping[str, float], nuclide: str, phantom: s
     is defined as in the full calculation and the columns add up to the total
     (MIRD 21 Eq. 9 is linear in Ã).
     """
-    from .organ_dose import organ_doses
+    from immunopet.dosimetry.organ_dose import organ_doses
 
     if phantom not in ("adult-male", "adult-female"):
         raise InvalidValueError(
@@ -250,8 +250,8 @@ def fdg_icrp128_comparison(weighting: str = "icrp60") -> tuple[pd.DataFrame, flo
     effective_dose
         Our sex-averaged effective dose, mSv/MBq, with ``weighting`` (ICRP 60 as ICRP 106).
     """
-    from .organ_dose import organ_doses
-    from .weights import REFERENCE_MASSES_KG, colon_dose
+    from immunopet.dosimetry.organ_dose import organ_doses
+    from immunopet.dosimetry.weights import REFERENCE_MASSES_KG, colon_dose
 
     df = organ_doses(FDG_ICRP128_TIAC_H, "F-18", "adult", weighting=weighting)
     per_sex = {

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 import numba
 import numpy as np
 
-from .volume import Volume
+from ..core.volume import Volume
 
 __all__ = ["SUV_PEAK_RADIUS_MM", "sphere_offsets", "suv_peak_map"]
 

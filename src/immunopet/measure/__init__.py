@@ -1,0 +1,30 @@
+"""Measurements on images: one pass over the voxels, every region at once.
+
+* :mod:`.table` — :func:`measure`: a scan + label maps → the tidy measurement table
+  (definitions of every metric in its docstring).
+* :mod:`.region_statistics` — the one-pass numba accumulator behind it.
+* :mod:`.suv_peak` — SUVpeak (PERCIST 1 cm³ sphere).
+* :mod:`.lesion_core` — lesion cores (``suv_max_core``) and background shells.
+"""
+
+from __future__ import annotations
+
+from .lesion_core import LESION_CORE_MM, MIN_CORE_VOXELS, lesion_background_suv, lesion_core_labels
+from .region_statistics import RegionStatistics, region_statistics
+from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
+from .table import BACKGROUND_SHELL_MM, TABLE_COLUMNS, measure
+
+__all__ = [
+    "BACKGROUND_SHELL_MM",
+    "LESION_CORE_MM",
+    "MIN_CORE_VOXELS",
+    "SUV_PEAK_RADIUS_MM",
+    "TABLE_COLUMNS",
+    "RegionStatistics",
+    "lesion_background_suv",
+    "lesion_core_labels",
+    "measure",
+    "region_statistics",
+    "sphere_offsets",
+    "suv_peak_map",
+]
