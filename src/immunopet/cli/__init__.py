@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "kinetics",  # tac
     "dosimetry",  # dose
     "pipeline",  # run, report, schema
+    "bids",  # study from-bids, export-bids
     "demo",  # demo
 )
 

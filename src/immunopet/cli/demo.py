@@ -61,6 +61,9 @@ def demo(
     seed: int = typer.Option(0, "--seed", help="Random seed of the simulation."),
     workers: int = typer.Option(2, "--workers", "-w", help="Local worker processes."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+    bids: Path | None = typer.Option(
+        None, "--bids", help="Also write the simulated trial as a PET-BIDS dataset here."
+    ),
 ) -> None:
     """Simulate the reference 124I-trastuzumab trial as DICOM and analyse it end to end."""
     from ..pipeline import run_study
@@ -68,6 +71,10 @@ def demo(
 
     study_path = prepare_demo_study(out, subjects, seed, quiet)
     study = load_study(study_path)
+    if bids is not None:
+        from ..simulate.bids_twin import write_twin_bids
+
+        write_twin_bids(out, bids)
     results = out / "results"
     summary = run_study(study, results, workers=workers, quiet=quiet)
     lines = demo_summary(results, study)

@@ -27,7 +27,7 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    study_file: Path = typer.Argument(..., help="The study YAML file."),
+    study_file: Path = typer.Argument(..., help="The study YAML file, or a BIDS dataset root."),
     out: Path = typer.Option(Path("results"), "-o", "--out", help="Output folder."),
     workers: int | None = typer.Option(
         None,
@@ -57,6 +57,9 @@ def run(
     from ..pipeline.progress import open_log
     from ..study import load_study
 
+    from .bids import study_file_for
+
+    study_file = study_file_for(study_file, out)  # a BIDS root -> OUT/study.yaml
     study = load_study(study_file)  # raises StudyError -> exit 2 before any work
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
