@@ -11,7 +11,7 @@ BIDS key                  DICOM source                                        if
 ========================  ==================================================  ===============
 Manufacturer              Manufacturer (0008,0070)                            required [1]_
 ManufacturersModelName    ManufacturerModelName (0008,1090)                   required [1]_
-Units                     Units (0054,1001): BQML → Bq/mL, GML → g/mL         —
+Units                     ``Bq/mL``: the voxels are written converted [4]_        —
 TracerName                Radiopharmaceutical (0018,0031)                     required [1]_
 TracerRadionuclide        Radionuclide Code Sequence / half-life match        —
 InjectedRadioactivity     Radionuclide Total Dose (0018,1074), Bq → MBq        —
@@ -35,6 +35,9 @@ AttenuationCorrection     Attenuation Correction Method (0054,1101)           re
    ``--set KEY=VALUE``).
 .. [2] The spec allows ``"n/a"`` for InjectedMass, InjectedMassUnits,
    SpecificRadioactivity and SpecificRadioactivityUnits when they are unknown.
+.. [4] :func:`immunopet.io.bids_write.export_pet_series` writes Bq/mL whatever Units
+   (0054,1001) says: BQML as stored, Philips CNTS × (7053,1009), GML × decayed
+   dose / weight (:func:`immunopet.quant.concentration.concentration_factor_bq_per_ml`).
 .. [3] The spec's value when the method has no parameter ("none", unit "none", 0).
 """
 
@@ -185,7 +188,7 @@ def pet_sidecar_from_dicom(
             side[key] = _text(ds, keyword)
     if "BodyPart" not in side and "WHOLE BODY" in [str(v) for v in (ds.get("SeriesType") or [])]:
         side["BodyPart"] = "WHOLEBODY"  # Series Type (0054,1000) value 1; DICOM body part term
-    side["Units"] = {"BQML": "Bq/mL", "GML": "g/mL"}.get(acq.units, acq.units)
+    side["Units"] = "Bq/mL"  # footnote [4]
     side["TracerName"] = need("TracerName", "Radiopharmaceutical", acq.tracer or "")
     side["TracerRadionuclide"] = acq.nuclide.name.replace("-", "")
     if acq.injection_datetime is None:

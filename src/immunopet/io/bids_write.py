@@ -30,7 +30,6 @@ from ..core.volume import Volume
 from ..core.version import __version__
 from .bids_sidecar import pet_sidecar_from_dicom
 from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
-from .nifti import write_nifti
 
 __all__ = [
     "BIDS_VERSION",
@@ -107,6 +106,24 @@ def write_dataset_description(
     return write_json(root / "dataset_description.json", desc)
 
 
+def write_nifti2(volume: Volume, path: Path) -> Path:
+    """``volume`` as NIfTI-2: its affine kept in float64 (NIfTI-1 stores it in float32).
+
+    A float32 origin moves by up to ~1e-5 mm, enough to flip nearest-neighbour
+    resampling of a label map whose voxel borders fall on PET voxel centres.
+    """
+    import nibabel as nib
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    arr = np.ascontiguousarray(np.transpose(np.asarray(volume.array), (2, 1, 0)))
+    img = nib.Nifti2Image(arr, volume.affine_ras)
+    img.header.set_xyzt_units("mm", "sec")
+    img.set_qform(volume.affine_ras, code=1)
+    img.set_sform(volume.affine_ras, code=1)
+    nib.save(img, str(path))
+    return path
+
+
 def _float32(volume: Volume) -> Volume:
     return volume.with_array(np.asarray(volume.array, dtype=np.float32), volume.unit)
 
@@ -156,7 +173,14 @@ def export_pet_series(
     trc = bids_label(side["TracerName"])
     stem = f"sub-{sub}_ses-{ses}_trc-{trc}_pet"
     folder = root / f"sub-{sub}" / f"ses-{ses}"
-    out = write_nifti(_float32(read_series_volume(pet)), folder / "pet" / f"{stem}.nii.gz")
+    from ..quant.concentration import concentration_factor_bq_per_ml
+
+    # Stored values → Bq/mL (BQML: 1; Philips CNTS: private scale factor; GML: SUV → Bq/mL).
+    factor = concentration_factor_bq_per_ml(acq)
+    side["Units"] = "Bq/mL"
+    volume = read_series_volume(pet)
+    volume = volume.with_array(np.asarray(volume.array) * factor, "Bq/mL")
+    out = write_nifti2(_float32(volume), folder / "pet" / f"{stem}.nii.gz")
     write_json(folder / "pet" / f"{stem}.json", side)
     if ct is not None:
         if isinstance(ct, Path):
@@ -165,7 +189,7 @@ def export_pet_series(
                 raise InputError(f"{len(ct_series)} CT series found, expected one", file=ct)
             ct = ct_series[0]
         ct_stem = f"sub-{sub}_ses-{ses}_ct"
-        write_nifti(_ct_array(read_series_volume(ct)), folder / "ct" / f"{ct_stem}.nii.gz")
+        write_nifti2(_ct_array(read_series_volume(ct)), folder / "ct" / f"{ct_stem}.nii.gz")
         write_json(
             folder / "ct" / f"{ct_stem}.json",
             {
