@@ -17,7 +17,6 @@ processing and does not validate it).
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -89,8 +88,14 @@ def _export_labels(study: Study, scan: Any, root: Path, sub: str, ses: str) -> N
     stem = f"sub-{sub}_ses-{ses}_desc-organs"
     folder.mkdir(parents=True, exist_ok=True)
     out = folder / f"{stem}_dseg.nii.gz"
-    if src.name.lower().endswith(".nii.gz"):
-        shutil.copyfile(src, out)  # the label map as it was: same voxels, same affine
+    if src.name.lower().endswith((".nii.gz", ".nii")):
+        import nibabel as nib
+
+        # The label map as it was (same voxels, same stored affine), with the spatial
+        # unit set (BIDS NIFTI_UNIT) when the source header left it unset.
+        img = nib.load(str(src))
+        img.header.set_xyzt_units("mm", "sec")
+        nib.save(img, str(out))
         if names is None:
             names = load_label_map(src).names
     else:
@@ -101,7 +106,11 @@ def _export_labels(study: Study, scan: Any, root: Path, sub: str, ses: str) -> N
         write_nifti(lm.volume, out)
     rows = [{"index": int(k), "name": str(v)} for k, v in sorted(names.items())]
     write_tsv(folder / f"{stem}_dseg.tsv", pd.DataFrame(rows))
-    side: dict[str, Any] = {"Description": f"organ label map of scan {scan.id}"}
+    side: dict[str, Any] = {
+        "Description": f"organ label map of scan {scan.id}",
+        "SpatialReference": "own grid, in the frame of reference (scanner LPS mm) of the "
+        f"session's PET and CT; source: {src.name}",
+    }
     if scan.labels_from is not None and scan.labels_from.lower() == "totalsegmentator":
         side["LabelConvention"] = "totalsegmentator"
     write_json(folder / f"{stem}_dseg.json", side)
