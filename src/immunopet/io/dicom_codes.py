@@ -32,6 +32,7 @@ __all__ = [
     "label_description",
     "parse_label_description",
     "segment_coding",
+    "tracking_uid",
 ]
 
 #: SNOMED CT anatomy codes of the shared immunopet organ names (DICOM PS3.16 CID 7151
@@ -162,3 +163,16 @@ def parse_label_description(text: str) -> tuple[int, str, str] | None:
     if match is None:
         return None
     return int(match.group(1)), match.group(2), match.group(3)
+
+
+def tracking_uid(subject: str, region: str) -> str:
+    """The Tracking UID of one region of one subject, the same in every file and time point.
+
+    A deterministic UID (pydicom ``generate_uid`` with the subject and region names as
+    entropy sources, under the pydicom UID root), so the SEGs and SRs of every time
+    point, and the dose report, name one lesion by one tracking identifier (DICOM PS3.16
+    TID 1500 "Tracking Unique Identifier", EV (112040, DCM)).
+    """
+    from pydicom.uid import generate_uid
+
+    return str(generate_uid(entropy_srcs=["immunopet tracking", str(subject), str(region)]))

@@ -91,6 +91,7 @@ def write_seg(
     series_uid: str | None = None,
     series_number: int = 300,
     algorithm_type: str = "AUTOMATIC",
+    tracking_uids: Mapping[int, str] | None = None,
 ) -> Path:
     """Write integer label volume(s) as a binary DICOM SEG referencing the source PET.
 
@@ -119,6 +120,10 @@ def write_seg(
         SeriesNumber of the SEG.
     algorithm_type
         ``"AUTOMATIC"``, ``"SEMIAUTOMATIC"`` or ``"MANUAL"`` (Segment Algorithm Type).
+    tracking_uids
+        ``{label_number: Tracking UID}`` (0062,0021); give the same UID to the same lesion
+        in the SEGs of every time point (:func:`~immunopet.io.dicom_codes.tracking_uid`)
+        so that its measurements are one tracked finding. Default: a new UID per segment.
 
     Returns
     -------
@@ -197,7 +202,7 @@ def write_seg(
             segmented_property_type=coding.property_type,
             algorithm_type=algorithm_type,
             algorithm_identification=algorithm,
-            tracking_uid=generate_uid(),
+            tracking_uid=(tracking_uids or {}).get(label) or generate_uid(),
             tracking_id=name[:64],
         )
         desc.SegmentDescription = label_description(label, name, coding.kind)
