@@ -22,7 +22,7 @@ What is read (BIDS v1.10):
   study name, analysis options and the lesion record.
 
 Without ``sessions.tsv`` the scan id is the session label and the nominal time is
-``(ScanStart − InjectionStart)`` rounded to whole hours (minutes below 1.5 h); the
+``(ScanStart − InjectionStart)`` rounded to whole hours (minutes below 45 min); the
 lesion-reference scan is the first whose tracer contains
 ``analysis.lesions.reference_tracer`` (FDG).
 
@@ -46,7 +46,7 @@ import yaml
 from ..core.errors import ImmunopetWarning, InputError, MissingFieldError
 from .nifti import read_sidecar
 
-__all__ = ["PET_STUDY_KEYS", "parse_entities", "read_bids_dataset"]
+__all__ = ["PET_STUDY_KEYS", "nominal_time", "parse_entities", "read_bids_dataset"]
 
 #: Sidecar keys a scan needs to enter a study (all REQUIRED by BIDS PET).
 PET_STUDY_KEYS = (
@@ -89,8 +89,9 @@ def _read_tsv(path: Path) -> pd.DataFrame:
         raise InputError(f"cannot read the TSV file ({exc})", file=path) from None
 
 
-def _nominal_time(hours: float) -> str:
-    if hours >= 1.5:
+def nominal_time(hours: float) -> str:
+    """A nominal time label of an actual time p.i.: whole hours from 45 min on, else minutes."""
+    if hours >= 0.75:
         return f"{round(hours):d}h"
     return f"{max(round(hours * 60), 0):d}min"
 
@@ -241,7 +242,7 @@ def _scans_of(
                 "path": str(pet.resolve()),
                 "tracer": info.get("tracer") or str(side["TracerName"]),
                 "nuclide": info.get("nuclide") or str(side["TracerRadionuclide"]),
-                "time": info.get("time_label") or _nominal_time(hours),
+                "time": info.get("time_label") or nominal_time(hours),
                 "lesion_reference": info.get("lesion_reference", "").lower() == "true",
             }
             ct = _ct(folder)

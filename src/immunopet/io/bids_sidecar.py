@@ -85,8 +85,8 @@ REQUIRED_PET_KEYS = (
     "AttenuationCorrection",
 )
 
-_ITER_RE = re.compile(r"(\d+)\s*i(?:ter\w*)?\b", re.IGNORECASE)
-_SUBSET_RE = re.compile(r"(\d+)\s*s(?:ubset\w*)?\b", re.IGNORECASE)
+_ITER_RE = re.compile(r"(\d+)\s*i(?:ter(?:ations?)?)?(?![a-z])", re.IGNORECASE)
+_SUBSET_RE = re.compile(r"(\d+)\s*s(?:ubsets?)?(?![a-z])", re.IGNORECASE)
 _FWHM_RE = re.compile(r"(\d+(?:\.\d+)?)")
 
 

@@ -28,6 +28,7 @@ import pandas as pd
 from ..core.errors import InputError
 from ..core.volume import Volume
 from ..core.version import __version__
+from .bids_read import nominal_time
 from .bids_sidecar import pet_sidecar_from_dicom
 from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
 
@@ -205,13 +206,6 @@ def export_pet_series(
     return out
 
 
-def _nominal_time(hours: float) -> str:
-    """A nominal time label of an actual time p.i.: whole hours from 1.5 h, else minutes."""
-    if hours >= 1.5:
-        return f"{round(hours):d}h"
-    return f"{max(round(hours * 60), 0):d}min"
-
-
 def export_dicom_bids(
     dicom: Path, root: Path, *, overrides: Mapping[str, Any] | None = None
 ) -> list[Path]:
@@ -237,7 +231,7 @@ def export_dicom_bids(
             if acq.injection_datetime is not None
             else 0.0
         )
-        time_label = _nominal_time(hours)
+        time_label = nominal_time(hours)
         session = bids_label(f"{acq.tracer or 'pet'}{time_label}")[:32]
         written.append(
             export_pet_series(
