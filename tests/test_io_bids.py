@@ -91,7 +91,9 @@ def study_file(tmp_path_factory) -> Path:
     lab[1:4, 2:5, 1:3] = 1
     lab[5:8, 3:6, 3:5] = 2
     (root / "labels").mkdir()
-    nib.save(nib.Nifti1Image(lab, np.diag([-4.0, -4.0, 4.0, 1.0])), root / "labels/S1_organs.nii.gz")
+    nib.save(
+        nib.Nifti1Image(lab, np.diag([-4.0, -4.0, 4.0, 1.0])), root / "labels/S1_organs.nii.gz"
+    )
     (root / "labels/names.json").write_text(json.dumps({"1": "liver", "2": "spleen"}))
     data = {
         "name": "tiny BIDS test study",
@@ -171,7 +173,11 @@ def test_sidecars_hold_required_keys_from_the_header(bids_root):
 
 
 def test_recon_parameters_of_vendor_strings():
-    assert recon_parameters("OSEM3D 4i21s") == (["subsets", "iterations"], ["none"] * 2, [21.0, 4.0])
+    assert recon_parameters("OSEM3D 4i21s") == (
+        ["subsets", "iterations"],
+        ["none"] * 2,
+        [21.0, 4.0],
+    )
     assert recon_parameters("VPFX 3 iterations 18 subsets")[2] == [18.0, 3.0]
     assert recon_parameters("FBP") == (["none"], ["none"], [0.0])
 

@@ -125,7 +125,9 @@ def test_every_dose_reads_back_equal(dose_sr, tables):
     back = read_dose_sr(dose_sr)
     got = {(r.region, r.quantity): (r.value, r.unit) for r in back.itertuples()}
     expected = {}
-    for r in doses[(doses.subject == SUBJECT) & (doses.quantity == "absorbed_dose_per_scan")].itertuples():
+    for r in doses[
+        (doses.subject == SUBJECT) & (doses.quantity == "absorbed_dose_per_scan")
+    ].itertuples():
         expected[(r.target, "absorbed_dose_mgy")] = (r.value, "mGy")
     eff = doses[(doses.subject == SUBJECT) & (doses.quantity == "effective_dose_per_scan")]
     expected[("effective_dose", "effective_dose_msv")] = (float(eff.value.iloc[0]), "mSv")

@@ -47,7 +47,10 @@ def run_dir(tmp_path) -> Path:
     rows = []
     for scan, tracer, t in (("FDG-1h", "FDG", 1.0), ("I124-24h", "124I-trastuzumab", 24.2)):
         for region in ("liver", "lesion_001"):
-            for metric, value, unit in (("suv_max", 3.5 * t, "SUVbw"), ("activity_bq", 1e6 / t, "Bq")):
+            for metric, value, unit in (
+                ("suv_max", 3.5 * t, "SUVbw"),
+                ("activity_bq", 1e6 / t, "Bq"),
+            ):
                 rows.append(dict(subject="P01", scan_id=scan, tracer=tracer, nuclide="x",
                                  time_h=t, region=region, region_kind="organ", metric=metric,
                                  value=value, unit=unit, time_point_h=round(t)))  # fmt: skip
@@ -96,7 +99,10 @@ def test_derivatives_layout_values_and_validator(run_dir, tmp_path):
     assert tac["liver"].tolist() == [pytest.approx(1e6 / 24.2, rel=1e-12)]
     side = json.loads(tacs.with_suffix(".json").read_text())
     assert side["liver"]["Units"] == "Bq" and side["time"]["Units"] == "s"
-    meas = root / "sub-P01/ses-I12424h/pet/sub-P01_ses-I12424h_trc-124Itrastuzumab_desc-immunopet_measurements.tsv"
+    meas = (
+        root
+        / "sub-P01/ses-I12424h/pet/sub-P01_ses-I12424h_trc-124Itrastuzumab_desc-immunopet_measurements.tsv"
+    )
     assert len(pd.read_csv(meas, sep="\t")) == 4
     assert (root / "sub-P01/pet/sub-P01_desc-doses_dosimetry.tsv").is_file()
     exe = _validator()

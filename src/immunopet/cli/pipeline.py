@@ -56,7 +56,6 @@ def run(
     from ..pipeline import run_study
     from ..pipeline.progress import open_log
     from ..study import load_study
-
     from .bids import study_file_for
 
     study_file = study_file_for(study_file, out)  # a BIDS root -> OUT/study.yaml

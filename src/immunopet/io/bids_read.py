@@ -136,7 +136,9 @@ def _sessions(sub_dir: Path) -> dict[str, dict[str, str]]:
         return {}
     table = _read_tsv(path)
     if "session_id" not in table.columns:
-        raise MissingFieldError("sessions.tsv needs a session_id column", file=path, field="session_id")
+        raise MissingFieldError(
+            "sessions.tsv needs a session_id column", file=path, field="session_id"
+        )
     return {
         str(r["session_id"]).removeprefix("ses-"): {
             k: str(v) for k, v in r.items() if not pd.isna(v) and k != "session_id"
@@ -162,7 +164,9 @@ def _sidecar(pet: Path) -> tuple[Path, dict[str, Any]]:
 
 def _ct(folder: Path) -> Path | None:
     found = sorted((folder / "ct").glob("*.nii*")) if (folder / "ct").is_dir() else []
-    found += sorted(p for p in (folder / "anat").glob("*_ct.nii*")) if (folder / "anat").is_dir() else []
+    found += (
+        sorted(p for p in (folder / "anat").glob("*_ct.nii*")) if (folder / "anat").is_dir() else []
+    )
     return found[0] if found else None
 
 

@@ -209,9 +209,11 @@ def pet_sidecar_from_dicom(
         side[key] = "n/a"
     side["SpecificRadioactivityUnits"] = "n/a"
     side["ModeOfAdministration"] = need("ModeOfAdministration", None, "")
-    route = _text(ds.RadiopharmaceuticalInformationSequence[0], "RadiopharmaceuticalRoute") if (
-        "RadiopharmaceuticalInformationSequence" in ds
-    ) else ""
+    route = (
+        _text(ds.RadiopharmaceuticalInformationSequence[0], "RadiopharmaceuticalRoute")
+        if ("RadiopharmaceuticalInformationSequence" in ds)
+        else ""
+    )
     if route:
         side["RadiopharmaceuticalRoute"] = route
 

@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import InputError
-from ..core.volume import Volume
 from ..core.version import __version__
+from ..core.volume import Volume
 from .bids_read import nominal_time
 from .bids_sidecar import pet_sidecar_from_dicom
 from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition

@@ -160,11 +160,15 @@ def write_dose_sr(
     try:
         seg = pydicom.dcmread(seg_file)
     except Exception as exc:  # pydicom raises many types for bad files
-        raise InputError(f"cannot read the SEG ({type(exc).__name__}: {exc})", file=seg_file) from None
+        raise InputError(
+            f"cannot read the SEG ({type(exc).__name__}: {exc})", file=seg_file
+        ) from None
     if str(seg.get("SOPClassUID", "")) != SEGMENTATION_SOP_CLASS:
         raise UnsupportedDataError("not a DICOM Segmentation", file=seg_file, field="SOPClassUID")
     src = load_source_series(source_dir_or_datasets, series_uid=series_uid)
-    if src.series.uid not in {str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])}:
+    if src.series.uid not in {
+        str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])
+    }:
         raise InputError(
             f"the SEG was not made on the PET series {src.series.uid}",
             file=seg_file,
@@ -202,7 +206,8 @@ def write_dose_sr(
                     tracking_identifier=hd.sr.TrackingIdentifier(
                         uid=tracking_uid(str(subject), region), identifier=region
                     ),
-                    finding_type=codes.SCT.EntireBody if site == codes.SCT.EntireBody
+                    finding_type=codes.SCT.EntireBody
+                    if site == codes.SCT.EntireBody
                     else coding.property_type,
                     finding_sites=[hd.sr.FindingSite(site)] if site is not None else None,
                     algorithm_id=algorithm,
@@ -271,9 +276,14 @@ def read_dose_sr(path: PathLike) -> pd.DataFrame:
         raise InputError(
             f"not a readable TID 1500 measurement report ({type(exc).__name__}: {exc})", file=p
         ) from None
-    by_concept = {(str(c.value), c.scheme_designator): q for q, (c, _, _) in DOSE_QUANTITIES.items()}
+    by_concept = {
+        (str(c.value), c.scheme_designator): q for q, (c, _, _) in DOSE_QUANTITIES.items()
+    }
     records = []
-    groups = [*report.get_volumetric_roi_measurement_groups(), *report.get_image_measurement_groups()]
+    groups = [
+        *report.get_volumetric_roi_measurement_groups(),
+        *report.get_image_measurement_groups(),
+    ]
     for group in groups:
         ref = getattr(group, "referenced_segment", None)
         segment = int(ref.referenced_segment_numbers[0]) if ref is not None else 0

@@ -101,9 +101,7 @@ def _raw_pet(study: dict[str, Any], subject: str, scan_id: str, raw: Path | None
     return None
 
 
-def _write_lesion_dseg(
-    root: Path, bundle: Bundle, study: dict[str, Any], raw: Path | None
-) -> Path:
+def _write_lesion_dseg(root: Path, bundle: Bundle, study: dict[str, Any], raw: Path | None) -> Path:
     table = bundle.table
     assert table is not None
     subject, scan_id = str(table["subject"].iloc[0]), str(table["scan_id"].iloc[0])
@@ -281,7 +279,9 @@ def write_derivatives(run_dir: str | Path, bids_root_or_out: str | Path) -> Path
     )
     lesions = _table(run, "lesions")
     masks = _reference_lesions(run, lesions)
-    for subject in sorted(set(lesions.get("subject", pd.Series(dtype=str)).astype(str)) - set(masks)):
+    for subject in sorted(
+        set(lesions.get("subject", pd.Series(dtype=str)).astype(str)) - set(masks)
+    ):
         warnings.warn(
             f"no lesion mask of subject {subject} in {run / '.cache'}: its _dseg is not written",
             ImmunopetWarning,
@@ -306,4 +306,3 @@ def write_derivatives(run_dir: str | Path, bids_root_or_out: str | Path) -> Path
         write_tsv(root / "statistics.tsv", stats)
         write_json(root / "statistics.json", _columns_json(stats, {}))
     return root
-
