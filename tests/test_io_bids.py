@@ -282,3 +282,52 @@ def test_write_study_yaml_is_loadable(bids_root, tmp_path):
     path = write_study_yaml(bids_root, tmp_path / "x" / "study.yaml")
     assert load_study(path).name == "tiny BIDS test study"
     assert (tmp_path / "x" / "study-labels").is_dir()
+
+
+def test_philips_cnts_series_is_written_in_bq_per_ml(tmp_path):
+    """Units CNTS (Philips) → Bq/mL via (7053,1009): the SUV of the NIfTI equals the DICOM's."""
+    from immunopet.io.bids_write import export_pet_series
+    from immunopet.io.dicom import discover_series
+    from immunopet.quant import suv_volume
+
+    conc = Volume(np.random.default_rng(4).uniform(500, 9000, (4, 5, 6)), (4.0, 4.0, 4.0),
+                  (0.0, 0.0, 0.0))  # fmt: skip
+    write_pet_series(conc, _acq("I-124", INJ_I124, 24.0, 74.0), tmp_path / "dcm",
+                     flavour="philips", slices_per_bed=2)  # fmt: skip
+    (series,) = discover_series(tmp_path / "dcm")
+    nii = export_pet_series(series, tmp_path / "ds", subject="S", session="A", overrides=SCANNER)
+    dcm_scan, nii_scan = load_scan(tmp_path / "dcm"), load_scan(nii)
+    assert dcm_scan.acquisition.units == "CNTS" and nii_scan.acquisition.units == "BQML"
+    a = np.asarray(suv_volume(dcm_scan).array)
+    b = np.asarray(suv_volume(nii_scan).array)
+    assert np.max(np.abs(b / a - 1)) <= 4 * 2.0**-24
+
+
+def test_optional_radiopharmaceutical_attributes_are_mapped():
+    from pydicom.dataset import Dataset
+
+    from immunopet.io.bids_sidecar import pet_sidecar_from_dicom
+
+    info = Dataset()
+    info.RadiopharmaceuticalStopDateTime = "20240301090130"
+    info.RadiopharmaceuticalVolume = "5.5"
+    code = Dataset()
+    code.CodeValue, code.CodingSchemeDesignator, code.CodeMeaning = "35321007", "SCT", "FDG"
+    info.RadiopharmaceuticalCodeSequence = [code]
+    ds = Dataset()
+    ds.Manufacturer = "GE"
+    ds.ManufacturerModelName = "Discovery MI"
+    ds.ReconstructionMethod = "VPFXS 3i 16s"
+    ds.ConvolutionKernel = "5.0 mm"
+    ds.AttenuationCorrectionMethod = "CTAC"
+    ds.RadiopharmaceuticalInformationSequence = [info]
+    acq = _acq("F-18", INJ_I124, 1.0, 200.0)
+    side = pet_sidecar_from_dicom(ds, acq, source="x",
+                                  overrides={"ModeOfAdministration": "bolus",
+                                             "AcquisitionMode": "static"})  # fmt: skip
+    assert side["InjectionEnd"] == 90.0
+    assert (side["InjectedVolume"], side["InjectedVolumeUnits"]) == (5.5, "mL")
+    assert side["TracerSNOMED"] == "35321007"
+    assert side["ReconMethodParameterValues"] == [16.0, 3.0]
+    assert (side["ReconFilterSize"], side["AttenuationCorrection"]) == (5.0, "CTAC")
+    assert side["ManufacturersModelName"] == "Discovery MI"

@@ -51,6 +51,7 @@ from pydicom.dataset import Dataset
 
 from ..core.errors import MissingFieldError
 from ..core.scan import Acquisition
+from .dicom_time import parse_dt
 
 __all__ = ["REQUIRED_PET_KEYS", "pet_sidecar_from_dicom", "recon_parameters"]
 
@@ -209,13 +210,16 @@ def pet_sidecar_from_dicom(
         side[key] = "n/a"
     side["SpecificRadioactivityUnits"] = "n/a"
     side["ModeOfAdministration"] = need("ModeOfAdministration", None, "")
-    route = (
-        _text(ds.RadiopharmaceuticalInformationSequence[0], "RadiopharmaceuticalRoute")
-        if ("RadiopharmaceuticalInformationSequence" in ds)
-        else ""
-    )
-    if route:
-        side["RadiopharmaceuticalRoute"] = route
+    seq = ds.get("RadiopharmaceuticalInformationSequence")
+    info = seq[0] if seq else Dataset()
+    if _text(info, "RadiopharmaceuticalRoute"):
+        side["RadiopharmaceuticalRoute"] = _text(info, "RadiopharmaceuticalRoute")
+    if info.get("RadiopharmaceuticalVolume") not in (None, ""):
+        side["InjectedVolume"] = float(info.RadiopharmaceuticalVolume)  # (0018,1071), mL
+        side["InjectedVolumeUnits"] = "mL"
+    code = info.get("RadiopharmaceuticalCodeSequence")
+    if code and str(code[0].get("CodingSchemeDesignator", "")) in ("SCT", "SRT"):
+        side["TracerSNOMED"] = str(code[0].CodeValue)  # (0054,0304)
 
     zero = acq.injection_datetime
     scan_start_s = (acq.scan_start_datetime - zero).total_seconds()
@@ -223,6 +227,9 @@ def pet_sidecar_from_dicom(
     side["ScanDate"] = zero.date().isoformat()
     side["InjectionStart"] = 0.0
     side["ScanStart"] = scan_start_s
+    stop = parse_dt(info.get("RadiopharmaceuticalStopDateTime"), source=source)
+    if stop is not None:
+        side["InjectionEnd"] = (stop - zero).total_seconds()  # (0018,1079)
     side["FrameTimesStart"] = [scan_start_s]
     duration = acq.frame_duration_s
     side["FrameDuration"] = [float(need("FrameDuration", "ActualFrameDuration", duration))]

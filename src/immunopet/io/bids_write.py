@@ -97,10 +97,18 @@ def write_dataset_description(
     root.mkdir(parents=True, exist_ok=True)
     readme = root / "README.md"
     if not readme.exists():
+        what = (
+            "Results (derivatives) of an immunopet analysis."
+            if derivative
+            else "PET-BIDS export of DICOM PET/CT: one session per PET scan, the PET as "
+            "NIfTI-2 in Bq/mL with its JSON sidecar (PET keys from the DICOM header), the CT of "
+            "the session under ct/ (BIDS has no CT datatype yet: listed in .bidsignore), subject "
+            "metadata and groups in participants.tsv, scan ids and nominal time points in "
+            "sub-*/sub-*_sessions.tsv, and the analysis options of the immunopet study file in "
+            "code/immunopet/."
+        )
         readme.write_text(
-            f"# {name}\n\nWritten by immunopet {__version__} "
-            f"({'derivatives' if derivative else 'PET-BIDS export'}).\n",
-            encoding="utf-8",
+            f"# {name}\n\n{what}\n\nWritten by immunopet {__version__}.\n", encoding="utf-8"
         )
     if not derivative:
         (root / ".bidsignore").write_text(_BIDSIGNORE, encoding="utf-8")
