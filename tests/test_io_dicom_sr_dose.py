@@ -85,7 +85,7 @@ def two_time_points(tmp_path_factory):
 @pytest.fixture(scope="module")
 def tables():
     rng = np.random.default_rng(11)
-    targets = ["liver", "spleen", "lesion_007", "total_body"]
+    targets = ["liver", "spleen", "lesion_007", "total_body", "lesion_999"]
     rows = [
         {"subject": SUBJECT, "quantity": "absorbed_dose_per_scan", "target": t,
          "value": float(rng.uniform(1, 100)), "sd": 0.1, "unit": "mGy", "phantom": "adult"}
@@ -159,6 +159,7 @@ def test_dose_codes_and_segment_references(dose_sr, two_time_points):
     }
     assert ("effective_dose", "113839", "mSv") in whole  # Effective Dose, DCM
     assert ("total_body", "128513", "mGy") in whole
+    assert ("lesion_999", "128513", "mGy") in whole  # no segment, no anatomy code
 
 
 def test_one_lesion_is_one_tracked_finding(dose_sr, two_time_points, tmp_path):

@@ -200,15 +200,14 @@ def write_dose_sr(
             if region != _EFFECTIVE:
                 unsegmented.append(region)
             coding = segment_coding(region)
-            site = codes.SCT.EntireBody if region in (_EFFECTIVE, "total_body") else coding.anatomy
+            entire = region in (_EFFECTIVE, "total_body")
+            site = codes.SCT.EntireBody if entire else coding.anatomy
             groups.append(
                 hd.sr.MeasurementsAndQualitativeEvaluations(
                     tracking_identifier=hd.sr.TrackingIdentifier(
                         uid=tracking_uid(str(subject), region), identifier=region
                     ),
-                    finding_type=codes.SCT.EntireBody
-                    if site == codes.SCT.EntireBody
-                    else coding.property_type,
+                    finding_type=codes.SCT.EntireBody if entire else coding.property_type,
                     finding_sites=[hd.sr.FindingSite(site)] if site is not None else None,
                     algorithm_id=algorithm,
                     measurements=measurements,
