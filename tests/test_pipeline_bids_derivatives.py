@@ -128,3 +128,12 @@ def test_stale_cache_bundle_is_not_written(run_dir, tmp_path):
 def test_not_a_run(tmp_path):
     with pytest.raises(InputError, match="tables/"):
         write_derivatives(tmp_path, tmp_path / "out")
+
+
+def test_cli_export_bids_of_a_run(run_dir, tmp_path):
+    from immunopet.cli import main
+
+    (run_dir / "run.json").write_text("{}")
+    main(["export-bids", str(run_dir), "-o", str(tmp_path / "ds")])
+    desc = tmp_path / "ds" / "derivatives" / "immunopet" / "dataset_description.json"
+    assert json.loads(desc.read_text())["DatasetType"] == "derivative"

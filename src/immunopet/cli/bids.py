@@ -78,7 +78,9 @@ def from_bids(
 
 
 def export_bids(
-    source: Path = typer.Argument(..., help="A DICOM folder, or a study YAML file."),
+    source: Path = typer.Argument(
+        ..., help="A DICOM folder, a study YAML file, or the output folder of `immunopet run`."
+    ),
     out: Path = typer.Option(..., "-o", "--out", help="BIDS dataset folder to write."),
     sets: list[str] | None = typer.Option(
         None,
@@ -87,8 +89,18 @@ def export_bids(
         "e.g. --set AcquisitionMode=static.",
     ),
 ) -> None:
-    """Write DICOM PET/CT (a folder, or every scan of a study file) as a PET-BIDS dataset."""
+    """Write DICOM PET/CT (a folder, or every scan of a study file) as a PET-BIDS dataset.
+
+    Given the output folder of `immunopet run` (it holds tables/ and run.json), write its
+    results as the derivative dataset OUT/derivatives/immunopet instead.
+    """
     overrides = parse_sets(sets)
+    if source.is_dir() and (source / "tables").is_dir() and (source / "run.json").is_file():
+        from ..pipeline.bids_derivatives import write_derivatives
+
+        root = write_derivatives(source, out)
+        Console(stderr=True).print(f"BIDS derivatives: {root}")
+        return
     if source.is_file() and source.suffix.lower() in {".yaml", ".yml"}:
         from ..study import load_study
         from ..study.bids import export_study_bids
