@@ -32,14 +32,10 @@ import pandas as pd
 
 from ..core.errors import ImmunopetWarning, InvalidValueError, UnsupportedDataError
 from ..core.nuclides import Nuclide
+from ..core.organs import NON_ORGAN_PREFIXES, ORGAN_NAMES
+from ..core.organs import canonical_organ as canonical_region
 from ..core.volume import Volume
 from .dose_tables import table2_html, table2_markdown, table2_summary
-from .organ_names import (
-    NON_ORGAN_PREFIXES,
-    ORGAN_NAMES,
-    TOTALSEGMENTATOR_NAMES,
-    canonical_region,
-)
 from .phantom import patient_phantom
 from .svalues import PhotonAFTable, SValueTable, direct_svalue_table, svalue_table
 from .weights import REFERENCE_MASSES_KG, effective_dose_icrp60, effective_dose_icrp103
@@ -47,7 +43,6 @@ from .weights import REFERENCE_MASSES_KG, effective_dose_icrp60, effective_dose_
 __all__ = [
     "ORGAN_NAMES",
     "PHANTOMS",
-    "TOTALSEGMENTATOR_NAMES",
     "canonical_region",
     "organ_doses",
     "organ_doses_from_svalues",

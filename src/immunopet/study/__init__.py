@@ -1,6 +1,8 @@
 """The study file: the pydantic model (the one source of defaults) and its YAML loader.
 
-* :mod:`.model` — :class:`Study` and its option models.
+* :mod:`.model` — :class:`Study`: subjects, scans, lesion truth, the preclinical arm.
+* :mod:`.options` — the analysis options (the one source of defaults).
+* :mod:`.timepoints` — nominal time labels in hours.
 * :mod:`.loader` — :func:`load_study`: YAML with line numbers, schema, then semantics.
 """
 
@@ -8,33 +10,35 @@ from __future__ import annotations
 
 from .loader import StudyFileError
 from .model import (
-    AnalysisOptions,
-    Arm,
-    Comparison,
-    Cutoff,
-    DetectionRule,
-    DosimetryOptions,
-    KineticsOptions,
-    LesionOptions,
     LesionTruth,
     PreclinicalAnimal,
     PreclinicalArm,
     PreclinicalGroup,
     PreclinicalUptake,
     ScanEntry,
-    StatisticsOptions,
     Study,
     Subject,
     load_study,
-    parse_time_label_h,
 )
+from .options import (
+    AnalysisOptions,
+    Arm,
+    Comparison,
+    Cutoff,
+    DetectionOptions,
+    DosimetryOptions,
+    KineticsOptions,
+    LesionOptions,
+    StatisticsOptions,
+)
+from .timepoints import parse_time_label_h
 
 __all__ = [
     "AnalysisOptions",
     "Arm",
     "Comparison",
     "Cutoff",
-    "DetectionRule",
+    "DetectionOptions",
     "DosimetryOptions",
     "KineticsOptions",
     "LesionOptions",
