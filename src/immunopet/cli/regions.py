@@ -28,10 +28,13 @@ from ..regions import (
     lesions_from_labels,
     load_label_map,
     match_lesions,
+    parse_method,
     register_rigid,
     segment_lesions,
     to_immunopet_organs,
 )
+from ..workflow import ScanInput, lesion_policy
+from .study_options import SCAN_OPTION, STUDY_OPTION, SUBJECT_OPTION, analysis_of, override
 
 __all__ = ["read_lesion_mask", "register", "write_table"]
 
@@ -166,39 +169,78 @@ def _stem(path: Path) -> str:
     return name
 
 
+def _masked_lesions(si, policy, kind: str, search_mask: Path):  # type: ignore[no-untyped-def]
+    """Lesions inside a user's search mask (no organ rules)."""
+    from ..quant import suv_volume
+    from ..workflow import load_study_scan
+
+    suv = suv_volume(load_study_scan(si), kind)  # type: ignore[arg-type]
+    mask = labels_on_pet_grid(load_label_map(search_mask, warn_empty=False), suv)
+    les = segment_lesions(
+        suv, policy.method, search_mask=mask, min_diameter_mm=policy.min_diameter_mm,
+        seed_suv=policy.seed_suv,
+    )  # fmt: skip
+    return les, suv
+
+
+def _measure_study_scan(study, analysis, subject, scan_id, pet_path, kind, refs):  # type: ignore[no-untyped-def]
+    """The run's measurement of one study scan: its labels, the reference lesions carried."""
+    from ..workflow import find_lesions, measure_scan, scan_input, select_scan
+
+    entry_subject, entry = select_scan(study, subject, scan_id)
+    si = scan_input(study, entry_subject, entry).model_copy(update={"path": str(pet_path)})
+    ref_entry = next((s for s in entry_subject.scans if s.lesion_reference), None)
+    reference = ref_si = None
+    if analysis.lesions.enabled and ref_entry is not None:
+        ref_si = scan_input(study, entry_subject, ref_entry)
+        if ref_entry is entry:
+            ref_si = si
+        reference, _ = find_lesions(ref_si, lesion_policy(analysis.lesions), suv_kind=kind)
+    table, _, _ = measure_scan(
+        si, suv_kind=kind, references=refs, lesion_core_mm=analysis.lesions.core_mm,
+        reference=reference, reference_scan=ref_si, is_reference=ref_entry is entry,
+    )  # fmt: skip
+    return table.frame
+
+
 def register(app: typer.Typer) -> None:
     """Add ``measure``, ``lesions`` and ``match`` to ``app``."""
 
     @app.command("measure")
     def measure_cmd(
         pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
-        labels: Path = typer.Option(..., "--labels", help="Organ label map (NIfTI or DICOM SEG)."),
         output: Path = typer.Option(..., "-o", "--output", help="table.csv or table.parquet"),
+        labels: Path | None = typer.Option(
+            None, "--labels", help="Organ label map (NIfTI or DICOM SEG); with --study: the scan's."
+        ),
         labels_from: str | None = typer.Option(
             None, "--labels-from", help="'totalsegmentator' or a names.json {number: name}."
         ),
         lesions: str | None = typer.Option(
             None, "--lesions", help="'auto' (segment) or a lesion mask file."
         ),
-        method: str = typer.Option(
-            "fixed:4.0", "--method", help="Lesion method for --lesions auto."
+        method: str | None = typer.Option(
+            None, "--method", help="Lesion method for --lesions auto (default: the study's)."
         ),
-        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
+        min_diameter_mm: float | None = typer.Option(None, "--min-diameter-mm"),
         mask_type: str = typer.Option("auto", "--mask-type", help="auto | binary | labelled"),
-        reference: str = typer.Option(
-            "muscle,liver,blood", "--reference", help="Reference regions for tnr_<ref>."
+        reference: str | None = typer.Option(
+            None, "--reference", help="Reference regions for tnr_<ref> (default: the study's)."
         ),
         blood_margin_mm: float = typer.Option(5.0, "--blood-margin-mm"),
         partial_volume: bool = typer.Option(
             False, "--partial-volume", help="Fractional occupancy (3³ sub-voxels) for organs."
         ),
-        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+        suv_kind: str | None = typer.Option(None, "--suv", help="bw | sul | bsa"),
         seg: Path | None = typer.Option(
             None, "--seg", help="Also write the regions as a DICOM SEG (DICOM PET only)."
         ),
         sr: Path | None = typer.Option(
             None, "--sr", help="Also write a TID 1500 SR referencing the --seg (DICOM PET only)."
         ),
+        study_path: Path | None = STUDY_OPTION,
+        subject: str | None = SUBJECT_OPTION,
+        scan_id: str | None = SCAN_OPTION,
     ) -> None:
         """Measure every organ (and lesion) of one PET scan into the tidy table.
 
@@ -206,6 +248,34 @@ def register(app: typer.Typer) -> None:
         the largest organ label) and blood pool are written as a DICOM SEG on the PET
         series; ``--sr`` adds a TID 1500 measurement report referencing its segments.
         """
+        study, analysis = analysis_of(study_path)
+        kind = suv_kind or analysis.suv
+        refs = (
+            tuple(analysis.references)
+            if reference is None
+            else tuple(r.strip() for r in reference.split(",") if r.strip())
+        )
+        if study is not None:
+            if seg is not None or sr is not None or lesions or labels is not None:
+                raise InvalidValueError(
+                    "with --study the labels and lesions are the study's: leave out "
+                    "--labels/--lesions/--seg/--sr (measure without --study for those)",
+                    field="--study",
+                )
+            df = _measure_study_scan(study, analysis, subject, scan_id, pet_path, kind, refs)
+            write_table(df, output)
+            console.print(
+                f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
+                highlight=False,
+            )
+            return
+        if labels is None:
+            raise InvalidValueError("give --labels (or --study)", field="--labels")
+        lesion_options = analysis.lesions
+        if method is not None:
+            name, value = parse_method(method)
+            lesion_options = override(lesion_options, method=name, threshold=value)
+        lesion_options = override(lesion_options, min_diameter_mm=min_diameter_mm)
         from ..io import load_scan
         from ..io.nifti import is_nifti
 
@@ -221,7 +291,7 @@ def register(app: typer.Typer) -> None:
                 "--sr references the regions of a DICOM SEG: give --seg PATH too", field="--sr"
             )
         scan = load_scan(pet_path)
-        suv = _suv(scan, suv_kind)
+        suv = _suv(scan, kind)
         on_pet, organs = _organ_labels(labels, labels_from, scan.pet, partial_volume)
         sets: list[object] = [organs]
         extra_maps: list[LabelMap] = []  # lesions, blood pool: SEG layers after the organs
@@ -233,13 +303,15 @@ def register(app: typer.Typer) -> None:
                 pass  # no heart/aorta label: no blood row (and no tnr_blood, with a warning)
         if lesions:
             if lesions.lower() == "auto":
-                les = segment_lesions(suv, method, min_diameter_mm=min_diameter_mm)
+                les = lesion_policy(lesion_options).find(suv, on_pet)
             else:
                 les = read_lesion_mask(Path(lesions), suv, mask_type)
             sets.append(les.labels)
             extra_maps.insert(0, les.labels)
-        refs = tuple(r.strip() for r in reference.split(",") if r.strip())
-        df = measure(scan, sets, references=refs, suv=suv)  # type: ignore[arg-type]
+        df = measure(
+            scan, sets, references=refs, suv=suv, suv_kind=kind,
+            lesion_core_mm=analysis.lesions.core_mm,
+        )  # type: ignore[arg-type]  # fmt: skip
         write_table(df, output)
         console.print(
             f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
@@ -255,31 +327,54 @@ def register(app: typer.Typer) -> None:
     def lesions_cmd(
         pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
         output: Path = typer.Option(..., "-o", "--output", help="lesions.nii.gz (label map)"),
-        method: str = typer.Option(
-            "fixed:4.0", "--method", help="fixed:T | relative:F | adaptive[:F]"
+        method: str | None = typer.Option(
+            None, "--method", help="fixed:T | relative:F | adaptive[:F] (default: the study's)."
         ),
-        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
-        seed_suv: float = typer.Option(
-            2.5, "--seed-suv", help="Seed threshold (relative/adaptive)."
+        min_diameter_mm: float | None = typer.Option(None, "--min-diameter-mm"),
+        seed_suv: float | None = typer.Option(
+            None, "--seed-suv", help="Seed threshold (relative/adaptive)."
         ),
         search_mask: Path | None = typer.Option(None, "--search-mask", help="Search region mask."),
-        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+        suv_kind: str | None = typer.Option(None, "--suv", help="bw | sul | bsa"),
+        study_path: Path | None = STUDY_OPTION,
+        subject: str | None = SUBJECT_OPTION,
+        scan: str | None = SCAN_OPTION,
     ) -> None:
-        """Segment lesions (≥ --min-diameter-mm) on the SUV image; writes labels + a CSV table."""
-        from ..io import load_scan, write_nifti
+        """Segment lesions (≥ --min-diameter-mm) on the SUV image; writes labels + a CSV table.
+
+        With ``--study`` the study's lesion policy (organ exclusion, organ-median
+        background ratio, liver floor) and the scan's organ labels apply, exactly as
+        in ``immunopet run``; the scan is the subject's lesion reference unless
+        ``--scan`` names another.
+        """
+        from ..io import write_nifti
+        from ..workflow import find_lesions, lesion_policy, scan_input, select_scan
 
         if not output.name.lower().endswith((".nii", ".nii.gz")):
             raise InvalidValueError(
                 "output must be a .nii or .nii.gz file", file=output, field="-o"
             )
-        scan = load_scan(pet_path)
-        suv = _suv(scan, suv_kind)
-        mask = None
+        study, analysis = analysis_of(study_path)
+        options = analysis.lesions
+        if method is not None:
+            name, value = parse_method(method)  # a bad spelling fails here
+            options = override(options, method=name, threshold=value)
+        options = override(options, min_diameter_mm=min_diameter_mm, seed_suv=seed_suv)
+        kind = suv_kind or analysis.suv
+        if study is not None:
+            entry_subject, entry = select_scan(study, subject, scan)
+            si = scan_input(study, entry_subject, entry).model_copy(update={"path": str(pet_path)})
+        else:
+            si = ScanInput(subject="", scan_id=_stem(pet_path), path=str(pet_path), tracer="",
+                           nuclide="", time_h=0.0)  # fmt: skip
+        policy = lesion_policy(options)
         if search_mask is not None:
-            mask = labels_on_pet_grid(load_label_map(search_mask, warn_empty=False), suv)
-        les = segment_lesions(
-            suv, method, search_mask=mask, min_diameter_mm=min_diameter_mm, seed_suv=seed_suv
-        )
+            from ..regions.lesion_policy import LesionPolicy
+
+            policy = LesionPolicy.plain(policy.method, policy.min_diameter_mm, policy.seed_suv)
+            les, suv = _masked_lesions(si, policy, kind, search_mask)
+        else:
+            les, suv = find_lesions(si, policy, suv_kind=kind)
         write_nifti(les.labels.volume.with_array(les.labels.array.astype(np.int16)), output)
         table_path = output.with_name(_stem(output) + ".csv")
         write_table(les.table, table_path)

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from ..study import Study, Subject
-from ..workflow import lesion_policy, scan_input
+from ..workflow import lesion_policy, scan_input, tac_tracer
 from . import steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
@@ -44,14 +44,6 @@ def _subject_row(subject: Subject) -> dict[str, Any]:
     }
     row.update(subject.groups)
     return row
-
-
-def _tac_tracer(study: Study, subject: Subject) -> str | None:
-    if study.analysis.kinetics.tracer:
-        return study.analysis.kinetics.tracer
-    ref = study.analysis.lesions.reference_tracer
-    others = [s.tracer for s in subject.scans if not (ref and ref.lower() in s.tracer.lower())]
-    return others[0] if others else None
 
 
 def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task]:
@@ -103,7 +95,7 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
             )  # fmt: skip
             subject_measures.append(name)
         measures.extend(subject_measures)
-        tracer = _tac_tracer(study, subject)
+        tracer = tac_tracer(study, subject)
         if tracer is None:
             continue
         tac = f"tacs/{subject.id}"

@@ -26,6 +26,7 @@ from .scan import (
     organ_labels,
     scan_input,
     select_scan,
+    tac_tracer,
 )
 from .subject import integrate, organ_doses, phantom_sources
 from .tables import (
@@ -57,4 +58,5 @@ __all__ = [
     "read_table",
     "scan_input",
     "select_scan",
+    "tac_tracer",
 ]

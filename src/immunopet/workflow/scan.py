@@ -33,6 +33,7 @@ __all__ = [
     "organ_labels",
     "scan_input",
     "select_scan",
+    "tac_tracer",
 ]
 
 
@@ -129,6 +130,15 @@ def select_scan(
             value=scan_id,
         )
     return subject, scans[scan_id]
+
+
+def tac_tracer(study: Study, subject: Subject) -> str | None:
+    """The tracer whose curves are integrated: ``kinetics.tracer``, else the first non-reference."""
+    if study.analysis.kinetics.tracer:
+        return study.analysis.kinetics.tracer
+    ref = study.analysis.lesions.reference_tracer
+    others = [s.tracer for s in subject.scans if not (ref and ref.lower() in s.tracer.lower())]
+    return others[0] if others else None
 
 
 def load_study_scan(si: ScanInput) -> Scan:

@@ -187,7 +187,8 @@ class MeasurementTable:
         from ..kinetics import curves_from_table
 
         df = self.frame
-        df = df[df["region_kind"].isin([RegionKind.parse(k).value for k in kinds])]
+        injected = df["metric"] == Metric.INJECTED_ACTIVITY_BQ.value  # any region, any kind
+        df = df[df["region_kind"].isin([RegionKind.parse(k).value for k in kinds]) | injected]
         missing = (df["metric"] == Metric.ACTIVITY_BQ.value) & ~np.isfinite(
             pd.to_numeric(df["value"], errors="coerce")
         )
