@@ -2,12 +2,13 @@
 
 * :mod:`.model` — :class:`Study`: subjects, scans, lesion truth, the preclinical arm.
 * :mod:`.options` — the analysis options (the one source of defaults).
-* :mod:`.timepoints` — nominal time labels in hours.
+* nominal time labels in hours: :func:`parse_time_label_h` (:mod:`immunopet.core.timepoints`).
 * :mod:`.loader` — :func:`load_study`: YAML with line numbers, schema, then semantics.
 """
 
 from __future__ import annotations
 
+from ..core.timepoints import parse_time_label_h
 from .loader import StudyFileError
 from .model import (
     LesionTruth,
@@ -31,7 +32,6 @@ from .options import (
     LesionOptions,
     StatisticsOptions,
 )
-from .timepoints import parse_time_label_h
 
 __all__ = [
     "AnalysisOptions",

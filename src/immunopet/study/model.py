@@ -24,9 +24,9 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, field_validator
 
+from ..core.timepoints import parse_time_label_h
 from .base import StudyModel
 from .options import AnalysisOptions
-from .timepoints import parse_time_label_h
 
 __all__ = [
     "LesionTruth",

@@ -12,8 +12,8 @@ from pydantic import Field, field_validator
 
 from ..core.errors import InvalidValueError
 from ..core.schema import RegionKind, parse_metric
+from ..core.timepoints import parse_time_label_h
 from .base import StudyModel
-from .timepoints import parse_time_label_h
 
 
 def _metric(value: str) -> str:
