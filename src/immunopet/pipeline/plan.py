@@ -116,7 +116,7 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
 
     rows = [_subject_row(s) for s in subjects]
     tasks.append(Task("subjects", "subjects", steps.subjects_table, {"subjects": rows},
-                      table="subjects"))  # fmt: skip
+                      deps=tuple(measures), table="subjects", optional_deps=True))  # fmt: skip
     so = {
         "subjects": rows,
         "statistics": a.statistics.model_dump(mode="json"),

@@ -118,13 +118,33 @@ def measure_scan(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bun
         is_reference=bool(o.get("is_lesion_reference")),
     )
     mip = mip_arrays(suv, None if lesions is None else lesions.volume)
-    meta = {"subject": o["scan"]["subject"], "scan": o["scan"]["scan_id"], "mip": mip.meta}
+    meta = {"subject": o["scan"]["subject"], "scan": o["scan"]["scan_id"], "mip": mip.meta,
+            "patient": dict(table.frame.attrs.get("patient", {}))}  # fmt: skip
     return Bundle(arrays=mip.arrays, table=table.frame, meta=meta)
 
 
 def subjects_table(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.DataFrame:
-    """The cohort table: one row per subject with sex, age, groups and scans."""
-    return pd.DataFrame(options["subjects"])
+    """The cohort table: one row per subject with sex, age, groups and scans.
+
+    Weight and height the study file leaves out are filled from the scans' headers
+    (the median over the subject's scans).
+    """
+    table = pd.DataFrame(options["subjects"])
+    seen: dict[str, dict[str, list[float]]] = {}
+    for value in upstream.values():
+        meta = getattr(value, "meta", {}) or {}
+        patient, subject = meta.get("patient") or {}, meta.get("subject")
+        for key in ("weight_kg", "height_m"):
+            if subject is not None and patient.get(key) is not None:
+                seen.setdefault(str(subject), {}).setdefault(key, []).append(float(patient[key]))
+    for key in ("weight_kg", "height_m"):
+        header = (
+            table["subject"]
+            .astype(str)
+            .map(lambda s, k=key: float(np.median(seen[s][k])) if k in seen.get(s, {}) else np.nan)
+        )
+        table[key] = pd.to_numeric(table.get(key), errors="coerce").fillna(header)
+    return table
 
 
 @covers(*WORKFLOW_MODULES)

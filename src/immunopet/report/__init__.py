@@ -19,6 +19,7 @@ import pandas as pd
 
 from ..core.errors import InputError
 from .figures import mip_figure, mip_png
+from .findings import key_findings
 from .methods import ICRP107_NOTICE, RESEARCH_USE_NOTICE, methods_paragraphs
 from .organs import dose_section, tac_section
 from .preclinical import preclinical_section
@@ -27,6 +28,7 @@ from .sections import (
     build_lesions,
     cohort_section,
     dot_plot_section,
+    findings_section,
     lesion_section,
     mip_section,
     statistics_section,
@@ -34,6 +36,9 @@ from .sections import (
 )
 
 __all__ = ["TABLE_NAMES", "mip_figure", "mip_png", "render_report", "write_report"]
+
+#: Tables longer than this many rows are collapsed (``<details>``), so the headline shows first.
+COLLAPSE_ROWS = 15
 
 #: Tables the report reads from ``OUT/tables/<name>.parquet``.
 TABLE_NAMES = (
@@ -102,7 +107,16 @@ def render_report(
     spread = spread if spread in ("sd", "sem") else "sd"
     metric = str((stats_options or {}).get("metric") or "suv_max")
     lesions_wide = build_lesions(measurements, subjects, frames.get("lesions"))
+    listed = None
+    if subjects is not None and "n_lesions_known" in subjects:
+        listed = {str(s): int(n) for s, n in zip(subjects["subject"], subjects["n_lesions_known"],
+                                                  strict=True)}  # fmt: skip
+    reference = (options.get("lesions") or {}).get("reference_tracer") if isinstance(
+        options, Mapping) else None  # fmt: skip
+    findings = key_findings(frames, options if isinstance(options, Mapping) else {}, listed,
+                            reference_tracer=reference or "FDG")  # fmt: skip
     sections: list[Section] = [
+        findings_section(findings),
         cohort_section(subjects, lesions_wide),
         lesion_section(lesions_wide, group_key, metric),
         dot_plot_section(lesions_wide, group_key, spread=spread, metric=metric),  # type: ignore[arg-type]
@@ -126,6 +140,7 @@ def render_report(
         run=run,
         errors=errors or [],
         sections=sections,
+        collapse_rows=COLLAPSE_ROWS,
         methods=methods_paragraphs(options, version=version),
         icrp_notice=ICRP107_NOTICE,
         research_notice=RESEARCH_USE_NOTICE,

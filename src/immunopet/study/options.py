@@ -226,6 +226,18 @@ class StatisticsOptions(StudyModel):
     comparisons: list[Comparison] = Field(default_factory=list)
     cutoffs: list[Cutoff] = Field(default_factory=list)
     detection: DetectionOptions = Field(default_factory=DetectionOptions)
+    primary_time: str | None = Field(
+        default=None,
+        description="Time point of the headline (the report's key findings): e.g. '24h'; "
+        "default: the first cutoff's time point.",
+    )
+
+    @field_validator("primary_time")
+    @classmethod
+    def _check_primary_time(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_time_label_h(value)
+        return value
 
     @field_validator("metric")
     @classmethod

@@ -266,6 +266,8 @@ def measure_scan(
     """Measure organs (lesion voxels excluded), blood pool and the reference lesions on one scan.
 
     Returns the measurement table, the SUV volume and the lesion labels on its grid.
+    The table's ``attrs["patient"]`` holds the weight and height the scan was read with
+    (header values, or the study file's overrides).
     """
     from ..measure import measure
     from ..quant import suv_volume
@@ -304,4 +306,8 @@ def measure_scan(
     )
     table = table.assign(subject=si.subject, scan_id=si.scan_id, tracer=si.tracer)
     table = table.assign(time_point_h=float(si.time_h))
+    table.attrs["patient"] = {
+        "weight_kg": scan.acquisition.patient_weight_kg,
+        "height_m": scan.acquisition.patient_height_m,
+    }
     return MeasurementTable(table), suv, lesions
