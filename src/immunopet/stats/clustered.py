@@ -76,8 +76,9 @@ class ClusteredProportion:
         ANOVA ICC of the 0/1 outcomes and the model design effect 1 + (Σm²/N − 1)·ICC.
     n_boot, confidence
         Resamples and coverage.
-    note
-        What was assumed where the data could not say (p̂ ∈ {0, 1}, one patient, d < 1).
+    note, note_bootstrap
+        What was assumed where the data could not say (p̂ ∈ {0, 1}, one patient, d < 1),
+        for the Rao–Scott and the bootstrap interval.
     """
 
     successes: int
@@ -99,6 +100,7 @@ class ClusteredProportion:
     n_boot: int
     confidence: float
     note: str = ""
+    note_bootstrap: str = ""
 
 
 def clustered_proportion(
@@ -166,8 +168,11 @@ def clustered_proportion(
     se_boot = float(np.std(boot, ddof=1)) if n_boot > 1 else math.nan
     deff_boot = se_boot**2 / var_naive if var_naive > 0 else math.nan
     b_low, b_high = percentile_interval(boot, confidence)
-    if k >= 2 and p in (0.0, 1.0):
-        notes.append("every bootstrap resample equals p̂: the percentile interval is a point")
+    boot_note = ""
+    if k < 2:
+        boot_note = "one patient: resampling patients gives no interval"
+    elif p in (0.0, 1.0):
+        boot_note = "every resample equals p̂: the percentile interval is a point"
     return ClusteredProportion(
         successes=int(y.sum()),
         n=n,
@@ -188,6 +193,7 @@ def clustered_proportion(
         n_boot=int(n_boot),
         confidence=float(confidence),
         note="; ".join(notes),
+        note_bootstrap=boot_note,
     )
 
 
@@ -218,7 +224,9 @@ def proportion_rows(
         statistics_row(
             **base, method=StatisticsMethod.CLUSTER_BOOTSTRAP, ci_low=prop.bootstrap_low,
             ci_high=prop.bootstrap_high, design_effect=prop.design_effect_bootstrap,
-            note=f"{prop.n_boot} resamples of patients, percentile interval; {model}",
+            note="; ".join(filter(None, [
+                f"{prop.n_boot} resamples of patients, percentile interval", model,
+                prop.note_bootstrap])),
         ),
     ]  # fmt: skip
 
