@@ -30,7 +30,7 @@ from .clustered import (
     clustered_detection,
     clustered_proportion,
 )
-from .clustered_table import clustered_study_statistics, statistics_table
+from .clustered_table import clustered_study_statistics, clustering_sentence, statistics_table
 from .clustering import (
     CLUSTERED_STATISTICS_COLUMNS,
     CLUSTERED_VS_NAIVE,
@@ -77,6 +77,7 @@ __all__ = [
     "clustered_proportion",
     "clustered_roc",
     "clustered_study_statistics",
+    "clustering_sentence",
     "design_effect_from_icc",
     "gee_difference",
     "gee_group_comparison",

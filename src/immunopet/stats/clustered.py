@@ -216,7 +216,10 @@ def proportion_rows(
         ),
         statistics_row(
             **base, method=StatisticsMethod.RAO_SCOTT, ci_low=prop.rao_scott_low,
-            ci_high=prop.rao_scott_high, design_effect=prop.design_effect_rao_scott,
+            ci_high=prop.rao_scott_high,
+            design_effect=(prop.design_effect_rao_scott
+                           if math.isfinite(prop.design_effect_rao_scott)
+                           else prop.n / prop.n_effective),
             note="; ".join(filter(None, [
                 f"Wilson interval on the effective n = N/d = {prop.n_effective:.2f}", model,
                 prop.note])),
@@ -288,8 +291,8 @@ def clustered_detection(
     rows: list[dict[str, object]] = []
     for tr in _main_tracers(lesions, tracer, reference_tracer):
         own = lesions[lesions["tracer"].astype(str) == tr]
-        pool = lesions[(lesions["tracer"].astype(str) == tr)
-                       | lesions["tracer"].str.lower().str.contains(reference_tracer.lower())]  # fmt: skip
+        names = lesions["tracer"].astype(str)
+        pool = lesions[(names == tr) | names.str.lower().str.contains(reference_tracer.lower())]
         universe = pool[[*key, *by]].drop_duplicates(key).reset_index(drop=True)
         hit_flags = own.assign(_hit=detected(own, rule))
         for time_h, at_time in hit_flags.groupby(time_col, sort=True):

@@ -86,10 +86,9 @@ CLUSTERED_VS_NAIVE = (
     "The lesion-level (independent) intervals count every lesion as an independent "
     "observation, but lesions of the same patient resemble each other (intra-class "
     "correlation ICC > 0), so the patient-clustered intervals, which treat the patient as "
-    "the unit that was sampled, are wider by the square root of the design effect "
-    "(about 1 + (m̄ − 1)·ICC for m̄ lesions per patient) — with 16 of 29 lesions in one "
-    "patient, the effective sample size is closer to the number of patients than to the "
-    "number of lesions."
+    "the unit that was sampled, are wider by the square root of the design effect, about "
+    "1 + (m̄ − 1)·ICC for m̄ lesions per patient — when a few patients hold most lesions, "
+    "the effective sample size is nearer the number of patients than that of lesions."
 )
 
 
@@ -120,6 +119,7 @@ CLUSTERED_STATISTICS_COLUMNS = [
     "n_lesions",
     "n_patients",
     "design_effect",  # Var(this method) / Var(lesion-level method); NaN on lesion-level rows
+    # (a proportion of 0 or 1 has no variance: its Rao–Scott row holds the bound used, see note)
     "icc",  # one-way ANOVA ICC of the analysed outcome within the groups
     "time_h",  # nominal time point (h)
     "metric",  # lesion metric (suv_max, tnr_background, ...)
