@@ -218,3 +218,14 @@ def test_duplicated_lesions_keep_the_obuchowski_variance_of_the_patients():
     assert res.design_effect_obuchowski == pytest.approx(m, rel=0.1)  # DeLong ≈ Var/m
     assert res.icc == pytest.approx(1.0)
     assert CLUSTERED_VS_NAIVE.count(".") <= 2 and "design effect" in CLUSTERED_VS_NAIVE
+
+
+def test_detection_counts_only_patients_imaged_at_the_time_point():
+    rows = [{"subject": s, "region": f"L{i}", "tracer": "124I-trastuzumab", "time_point_h": t,
+             "her2": "negative", "tnr_background": 3.0 if i == 0 else 1.0}
+            for s, n, times in (("P2", 3, (24.0, 72.0)), ("P4", 2, (24.0,)))
+            for i in range(n) for t in times]  # fmt: skip
+    out = clustered_detection(pd.DataFrame(rows), n_boot=50, rng=1)
+    naive = out[out.method == StatisticsMethod.LESION_LEVEL.value].set_index("time_h")
+    assert naive.loc[24.0, "n_lesions"] == 5 and naive.loc[24.0, "estimate"] == pytest.approx(2 / 5)
+    assert naive.loc[72.0, "n_lesions"] == 3 and naive.loc[72.0, "n_patients"] == 1

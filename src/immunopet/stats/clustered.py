@@ -271,7 +271,11 @@ def clustered_detection(
     reference_tracer
         The lesion-reference tracer: its lesions join the denominator (a lesion
         seen on FDG but never measured on the tracer scan counts as missed), as in
-        :func:`.detection.detection_sensitivity`.
+        :func:`.detection.detection_sensitivity`. At each time point the
+        denominator holds the lesions of the patients imaged then (with at least
+        one lesion row of the tracer at that time point), unlike
+        :func:`.detection.detection_sensitivity`, which counts the lesions of a
+        patient not imaged at a time point as missed there.
     by
         Group columns (absent ones are ignored).
 
@@ -298,7 +302,8 @@ def clustered_detection(
         for time_h, at_time in hit_flags.groupby(time_col, sort=True):
             hits = set(map(tuple, at_time.loc[at_time["_hit"], key].to_numpy()))
             seen = np.array([tuple(r) in hits for r in universe[key].to_numpy()])
-            groups = universe.groupby(list(by), dropna=False, sort=True) if by else [((), universe)]
+            scanned = universe[universe[cluster_col].isin(set(at_time[cluster_col]))]
+            groups = scanned.groupby(list(by), dropna=False, sort=True) if by else [((), scanned)]
             for label, sub in groups:
                 label = label if isinstance(label, tuple) else (label,)
                 prop = clustered_proportion(
