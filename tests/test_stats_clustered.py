@@ -1,4 +1,4 @@
-"""Tests of immunopet.stats.clustering / .clustered / .roc_clustered: lesions nested in patients.
+"""Tests of immunopet.stats.clustered: proportions of lesions nested in patients.
 
 Tolerances are fixed before running, from the sampling theory of each check:
 
@@ -23,61 +23,15 @@ import pytest
 from immunopet.core.errors import InvalidValueError
 from immunopet.stats import (
     CLUSTERED_STATISTICS_COLUMNS,
-    CLUSTERED_VS_NAIVE,
     DetectionRule,
     StatisticsMethod,
-    clustered_auc,
     clustered_detection,
     clustered_proportion,
-    design_effect_from_icc,
     detection_sensitivity,
-    icc_anova,
-    roc_auc,
 )
-from immunopet.stats.clustering import bootstrap_cluster_weights
 
 B = 4000
 BOOT_TOL = 3 * math.sqrt(2 / (B - 1))  # relative, 6.7 %
-
-
-# --- ICC and design effect --------------------------------------------------------------
-
-
-def test_icc_anova_equal_clusters_matches_the_textbook_formula():
-    # Balanced one-way ANOVA: ICC = (MSB − MSW) / (MSB + (m − 1)·MSW), m0 = m.
-    rng = np.random.default_rng(1)
-    k, m = 12, 4
-    y = np.repeat(rng.normal(0, 1, k), m) + rng.normal(0, 1, k * m)
-    cl = np.repeat(np.arange(k), m)
-    means = y.reshape(k, m).mean(1)
-    msb = m * ((means - y.mean()) ** 2).sum() / (k - 1)
-    msw = ((y.reshape(k, m) - means[:, None]) ** 2).sum() / (k * (m - 1))
-    assert icc_anova(y, cl) == pytest.approx((msb - msw) / (msb + (m - 1) * msw), rel=1e-12)
-
-
-def test_icc_anova_unequal_clusters_uses_m0_and_ignores_group_differences():
-    # Donner 1986: m0 = (N − Σm²/N)/(K − 1); a fixed group shift is not clustering.
-    y = np.array([1.0, 2.0, 3.0, 2.0, 6.0, 7.0, 5.0, 9.0, 8.0])
-    cl = np.array(["a", "a", "a", "b", "b", "c", "c", "c", "c"])
-    n, sizes = 9, np.array([3, 2, 4])
-    m0 = (n - (sizes**2).sum() / n) / 2
-    means = np.array([2.0, 4.0, 7.25])
-    msb = (sizes * (means - y.mean()) ** 2).sum() / 2
-    msw = ((y - np.repeat(means, sizes)) ** 2).sum() / (n - 3)
-    assert icc_anova(y, cl) == pytest.approx((msb - msw) / (msb + (m0 - 1) * msw), rel=1e-12)
-    groups = np.array([0, 0, 0, 0, 0, 1, 1, 1, 1])
-    shifted = y + 100.0 * groups
-    assert icc_anova(shifted, cl, groups) == pytest.approx(icc_anova(y, cl, groups), rel=1e-12)
-    assert math.isnan(icc_anova(np.ones(6), [1, 1, 2, 2, 3, 3]))  # no variation at all
-    assert design_effect_from_icc([16, 2], 1.0) == pytest.approx((256 + 4) / 18)
-
-
-def test_cluster_bootstrap_draws_whole_patients_within_strata_reproducibly():
-    rng = np.random.default_rng(5)
-    w = bootstrap_cluster_weights(6, 500, rng, strata=["p", "p", "n", "n", "n", "n"])
-    assert w.shape == (500, 6) and (w[:, :2].sum(1) == 2).all() and (w[:, 2:].sum(1) == 4).all()
-    again = bootstrap_cluster_weights(6, 500, np.random.default_rng(5), strata=list("ppnnnn"))
-    assert np.array_equal(w, again)
 
 
 # --- clustered proportions ---------------------------------------------------------------
@@ -188,36 +142,6 @@ def test_clustered_detection_counts_like_the_lesion_level_function():
         assert row.n_lesions == r.n
     pos = out[out.groups == "her2=positive"]
     assert (pos.n_patients == 2).all() and (pos.n_lesions == 18).all()
-
-
-# --- clustered ROC -----------------------------------------------------------------------
-
-
-def test_obuchowski_reduces_to_delong_with_one_lesion_per_patient():
-    rng = np.random.default_rng(51)
-    x, y = rng.normal(1, 1, 15), rng.normal(0, 1, 12)
-    scores = np.concatenate([x, y])
-    pos = np.r_[np.ones(15, bool), np.zeros(12, bool)]
-    res = clustered_auc(scores, pos, np.arange(27), n_boot=200, rng=1)
-    auc, se, _, _ = roc_auc(x, y)
-    assert res.auc == pytest.approx(auc) and res.se_obuchowski == pytest.approx(se, rel=1e-12)
-    assert res.design_effect_obuchowski == pytest.approx(1.0, rel=1e-12)
-
-
-def test_duplicated_lesions_keep_the_obuchowski_variance_of_the_patients():
-    # Each patient's score copied m times: DeLong shrinks ~m-fold, Obuchowski does not
-    # (algebra: S10, S01 scale by m, M and N by m; S11 = 0 for one-class patients).
-    rng = np.random.default_rng(61)
-    x, y, m = rng.normal(1, 1, 20), rng.normal(0, 1, 20), 4
-    auc, se_patients, _, _ = roc_auc(x, y)
-    scores = np.repeat(np.concatenate([x, y]), m)
-    pos = np.repeat(np.r_[np.ones(20, bool), np.zeros(20, bool)], m)
-    res = clustered_auc(scores, pos, np.repeat(np.arange(40), m), n_boot=B, rng=2)
-    assert res.auc == pytest.approx(auc)
-    assert res.se_obuchowski == pytest.approx(se_patients, rel=1e-12)
-    assert res.design_effect_obuchowski == pytest.approx(m, rel=0.1)  # DeLong ≈ Var/m
-    assert res.icc == pytest.approx(1.0)
-    assert CLUSTERED_VS_NAIVE.count(".") <= 2 and "design effect" in CLUSTERED_VS_NAIVE
 
 
 def test_detection_counts_only_patients_imaged_at_the_time_point():
