@@ -45,7 +45,7 @@ def _reference_like_measurements() -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(rows), subjects
 
 
-def test_statistics_table_reference_like_study():
+def test_statistics_table_reference_like_study(tmp_path):
     m, subjects = _reference_like_measurements()
 
     class Cutoff:
@@ -82,6 +82,9 @@ def test_statistics_table_reference_like_study():
     assert by.loc[str(StatisticsMethod.GEE), "design_effect"] > 1
     det = table[(table.analysis == "detection sensitivity") & (table.groups == "her2=positive")]
     assert (det.n_patients == 2).all() and (det.n_lesions == 18).all()
+    table.to_parquet(tmp_path / "statistics.parquet")  # the pipeline's file
+    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "statistics.parquet"), table,
+                                  check_dtype=False)  # fmt: skip
     # Reproducible: the same seed gives the same table.
     again = clustered_study_statistics(m, subjects, options=Options(), n_boot=500)
     pd.testing.assert_frame_equal(table, again)

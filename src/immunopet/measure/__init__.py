@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 from .lesion_core import LESION_CORE_MM, MIN_CORE_VOXELS, lesion_background_suv, lesion_core_labels
-from .lesion_metrics import LESION_METRICS, LesionMetrics, lesion_metrics
+from .lesion_metrics import LESION_METRIC_LABELS, LESION_METRICS, LesionMetrics, lesion_metrics
 from .radiomics import ibsi_features
 from .region_statistics import RegionStatistics, region_statistics
 from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
@@ -22,6 +22,7 @@ __all__ = [
     "BACKGROUND_SHELL_MM",
     "LESION_CORE_MM",
     "LESION_METRICS",
+    "LESION_METRIC_LABELS",
     "MIN_CORE_VOXELS",
     "SUV_PEAK_RADIUS_MM",
     "TABLE_COLUMNS",

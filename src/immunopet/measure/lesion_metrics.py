@@ -47,10 +47,18 @@ import numpy as np
 
 from ..core.errors import InvalidValueError
 
-__all__ = ["LESION_METRICS", "LesionMetrics", "lesion_metrics"]
+__all__ = ["LESION_METRICS", "LESION_METRIC_LABELS", "LesionMetrics", "lesion_metrics"]
 
 #: The metric names this module adds to the lesion rows of the measurement table.
 LESION_METRICS = ("mtv_ml", "tlg_suv_ml", "suv_peak_at_max")
+
+#: Display names (report, tables) of the two SUVpeak definitions and of MTV / TLG.
+LESION_METRIC_LABELS = {
+    "suv_peak": "SUVpeak (PERCIST: 1 cm³ sphere, highest mean in the lesion)",
+    "suv_peak_at_max": "SUVpeak centred on SUVmax (1 cm³ sphere)",
+    "mtv_ml": "MTV (mL)",
+    "tlg_suv_ml": "TLG / TLU (SUVmean × MTV)",
+}
 
 
 @dataclass(frozen=True)
