@@ -40,3 +40,22 @@ def test_duplicated_lesions_keep_the_obuchowski_variance_of_the_patients():
     assert res.design_effect_obuchowski == pytest.approx(m, rel=0.1)  # DeLong ≈ Var/m
     assert res.icc == pytest.approx(1.0)
     assert CLUSTERED_VS_NAIVE.count(".") <= 2 and "design effect" in CLUSTERED_VS_NAIVE
+
+
+def test_obuchowski_variance_matches_the_patient_bootstrap_with_mixed_patients():
+    # Patients with 2 positive and 2 negative lesions sharing a patient effect: the
+    # within-patient covariance S11 matters (design effect < 1 here). Obuchowski's
+    # variance and the patient-cluster bootstrap variance estimate the same quantity;
+    # tolerance: the bootstrap's Monte Carlo error, 3·√(2/(B − 1)) = 6.7 %, + 1/K.
+    rng = np.random.default_rng(8)
+    k = 300
+    cl, pos = np.repeat(np.arange(k), 4), np.tile([True, True, False, False], k)
+    scores = np.repeat(rng.normal(0, 1.0, k), 4) + 0.8 * pos + rng.normal(0, 0.7, 4 * k)
+    res = clustered_auc(scores, pos, cl, n_boot=B, rng=1)
+    var_boot = res.design_effect_bootstrap * res.se_delong**2
+    print(f"Obuchowski / bootstrap variance {res.se_obuchowski**2 / var_boot:.3f}, "
+          f"design effect {res.design_effect_obuchowski:.2f}")  # fmt: skip
+    assert res.se_obuchowski**2 / var_boot == pytest.approx(
+        1.0, abs=3 * (2 / (B - 1)) ** 0.5 + 1 / k
+    )
+    assert res.design_effect_obuchowski < 0.7  # the shared patient effect cancels in pairs
