@@ -22,6 +22,7 @@ from immunopet.stats import (
     gee_group_comparison,
     mixed_model_difference,
     patient_level_difference,
+    patient_summary,
     student_t_test,
 )
 
@@ -75,3 +76,11 @@ def _frame(y, a, cl) -> pd.DataFrame:
                          "tracer": "124I-trastuzumab", "time_point_h": 24.0, "time_h": 24.0,
                          "her2": np.where(a, "positive", "negative"), "suv_max": y,
                          "tnr_background": y / 2})  # fmt: skip
+
+
+def test_patient_summary_is_one_row_per_patient_with_its_lesion_mean():
+    y, a, cl = _balanced(3, 4, 0.3, seed=3)
+    summary = patient_summary(_frame(y, a, cl), "suv_max", tracer="124I", time_h=24.0)
+    assert len(summary) == 6 and (summary.n_lesions == 4).all()
+    assert summary["mean"].to_numpy() == pytest.approx(y.reshape(6, 4).mean(1))
+    assert set(summary.her2) == {"positive", "negative"}

@@ -198,7 +198,7 @@ def measure(
     whole_body
         Add a ``whole_body`` row (the whole PET field of view).
     peak
-        Compute SUVpeak (the costliest metric).
+        Compute SUVpeak and SUVpeak-at-max (the costliest metrics; NaN without).
     lesion_core_mm
         Border layer (mm) left out of each lesion for ``suv_max_core``.
     mtv_threshold_suv

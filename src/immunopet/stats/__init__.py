@@ -57,6 +57,7 @@ from .gee import (
     gee_group_comparison,
     mixed_model_difference,
     patient_level_difference,
+    patient_summary,
 )
 from .groups import per_time_point_tests, tumour_to_muscle
 from .lesions import lesion_table, nominal_time_points
@@ -84,6 +85,7 @@ __all__ = [
     "icc_anova",
     "mixed_model_difference",
     "patient_level_difference",
+    "patient_summary",
     "statistics_table",
     "CutoffResult",
     "DetectionRule",

@@ -254,6 +254,31 @@ def gee_group_comparison(
     return pd.DataFrame(rows, columns=list(statistics_row()))
 
 
+def patient_summary(
+    lesions: pd.DataFrame,
+    metric: str,
+    *,
+    tracer: str,
+    time_h: float | None,
+    group_col: str = "her2",
+    cluster_col: str = "subject",
+) -> pd.DataFrame:
+    """Per-patient summary of ``metric``: the patient-level view beside the lesion table.
+
+    Returns one row per patient (and group, for a patient with lesions in two):
+    ``subject, <group_col>, n_lesions, mean, sd, min, max`` of the lesions of
+    ``tracer`` at nominal ``time_h`` (SD with ddof = 1, NaN for one lesion).
+    """
+    for col in (metric, cluster_col):
+        if col not in lesions.columns:
+            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
+    sub = LesionArm(tracer, time_h).select(lesions)
+    sub = sub[sub[metric].notna()]
+    keys = [cluster_col, *([group_col] if group_col in sub.columns else [])]
+    out = sub.groupby(keys, dropna=False)[metric].agg(["size", "mean", "std", "min", "max"])
+    return out.rename(columns={"size": "n_lesions", "std": "sd"}).reset_index()
+
+
 _METHOD_OF = {
     student_difference: StatisticsMethod.LESION_LEVEL,
     gee_difference: StatisticsMethod.GEE,
