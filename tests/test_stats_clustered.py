@@ -3,7 +3,8 @@
 Tolerances are fixed before running, from the sampling theory of each check:
 
 * A bootstrap variance from B resamples has a Monte Carlo relative SE of about
-  √(2/(B − 1)) (Efron & Tibshirani 1993, §19.3): 2.2 % for B = 4000. A
+  √(2/(B − 1)) (Efron & Tibshirani 1993, ch. 19; the normal-theory
+  Var(s²) = 2σ⁴/(B − 1)): 2.2 % for B = 4000. A
   bootstrap design effect is accepted within 3 such SEs (6.7 %) of its
   theoretical value.
 * A design effect *estimated from one data set* of K patients also carries the

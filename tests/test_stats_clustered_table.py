@@ -37,10 +37,20 @@ def _reference_like_measurements() -> tuple[pd.DataFrame, pd.DataFrame]:
                     ("suv_max", max(v, 0.3)),
                     ("tnr_background", max(v, 0.3) / 1.2),
                 ):
-                    rows.append({"subject": s, "scan_id": f"{s}-{tracer}-{t:g}", "tracer": tracer,
-                                 "nuclide": "I-124", "time_h": t, "region": f"lesion_{i:02d}",
-                                 "region_kind": "lesion", "metric": metric, "value": value,
-                                 "unit": "SUVbw"})  # fmt: skip
+                    rows.append(
+                        {
+                            "subject": s,
+                            "scan_id": f"{s}-{tracer}-{t:g}",
+                            "tracer": tracer,
+                            "nuclide": "I-124",
+                            "time_h": t,
+                            "region": f"lesion_{i:02d}",
+                            "region_kind": "lesion",
+                            "metric": metric,
+                            "value": value,
+                            "unit": "SUVbw",
+                        }
+                    )
     subjects = pd.DataFrame({"subject": list(counts), "her2": [her2[s] for s in counts]})
     return pd.DataFrame(rows), subjects
 
@@ -68,12 +78,23 @@ def test_statistics_table_reference_like_study(tmp_path):
     table = clustered_study_statistics(m, subjects, options=Options(), n_boot=500)
     assert list(table.columns) == CLUSTERED_STATISTICS_COLUMNS
     analyses = set(table.analysis)
-    assert {"detection sensitivity", "difference in mean suv_max", "ROC AUC",
-            "sensitivity at suv_max ≥ 4", "specificity at suv_max ≥ 4"} <= analyses  # fmt: skip
+    assert {
+        "detection sensitivity",
+        "difference in mean suv_max",
+        "ROC AUC",
+        "sensitivity at suv_max ≥ 4",
+        "specificity at suv_max ≥ 4",
+    } <= analyses
     diff = table[(table.analysis == "difference in mean suv_max") & (table.time_h == 24.0)]
-    assert set(diff.method) == {str(x) for x in (StatisticsMethod.LESION_LEVEL, StatisticsMethod.GEE,
-                                                 StatisticsMethod.MIXED_MODEL,
-                                                 StatisticsMethod.PATIENT_LEVEL)}  # fmt: skip
+    assert set(diff.method) == {
+        str(x)
+        for x in (
+            StatisticsMethod.LESION_LEVEL,
+            StatisticsMethod.GEE,
+            StatisticsMethod.MIXED_MODEL,
+            StatisticsMethod.PATIENT_LEVEL,
+        )
+    }
     assert (diff.n_lesions == 29).all() and (diff.n_patients == 6).all()
     by = diff.set_index("method")
     naive_w = by.loc[str(StatisticsMethod.LESION_LEVEL), ["ci_low", "ci_high"]].diff().iloc[-1]
@@ -83,8 +104,9 @@ def test_statistics_table_reference_like_study(tmp_path):
     det = table[(table.analysis == "detection sensitivity") & (table.groups == "her2=positive")]
     assert (det.n_patients == 2).all() and (det.n_lesions == 18).all()
     table.to_parquet(tmp_path / "statistics.parquet")  # the pipeline's file
-    pd.testing.assert_frame_equal(pd.read_parquet(tmp_path / "statistics.parquet"), table,
-                                  check_dtype=False)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(tmp_path / "statistics.parquet"), table, check_dtype=False
+    )
     # Reproducible: the same seed gives the same table.
     again = clustered_study_statistics(m, subjects, options=Options(), n_boot=500)
     pd.testing.assert_frame_equal(table, again)

@@ -72,10 +72,18 @@ def test_gee_design_effect_matches_one_plus_m_minus_one_icc():
 
 
 def _frame(y, a, cl) -> pd.DataFrame:
-    return pd.DataFrame({"subject": [f"P{c}" for c in cl], "region": [f"L{i}" for i in range(len(y))],
-                         "tracer": "124I-trastuzumab", "time_point_h": 24.0, "time_h": 24.0,
-                         "her2": np.where(a, "positive", "negative"), "suv_max": y,
-                         "tnr_background": y / 2})  # fmt: skip
+    return pd.DataFrame(
+        {
+            "subject": [f"P{c}" for c in cl],
+            "region": [f"L{i}" for i in range(len(y))],
+            "tracer": "124I-trastuzumab",
+            "time_point_h": 24.0,
+            "time_h": 24.0,
+            "her2": np.where(a, "positive", "negative"),
+            "suv_max": y,
+            "tnr_background": y / 2,
+        }
+    )
 
 
 def test_patient_summary_is_one_row_per_patient_with_its_lesion_mean():

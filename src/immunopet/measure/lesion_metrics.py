@@ -74,7 +74,7 @@ class LesionMetrics:
 def _max_voxel_per_label(
     values: np.ndarray, labels: np.ndarray, n: int, tiebreak: np.ndarray
 ) -> np.ndarray:
-    """Flat index of each label's maximum of ``values`` (ties: highest ``tiebreak``); −1 if empty."""
+    """Flat index of each label's maximum of ``values`` (ties: highest ``tiebreak``), or −1."""
     idx = np.flatnonzero(labels.ravel() > 0)
     out = np.full(n, -1, dtype=np.int64)
     if idx.size == 0:

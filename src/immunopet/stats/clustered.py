@@ -6,8 +6,8 @@ them "successes"), gets three intervals, one row each in the statistics table:
 1. **lesion-level (independent)** — the reference study's: the Wilson interval on
    N = Σ m_i lesions as if independent (:func:`.detection.wilson_interval`).
 2. **clustered variance (Rao–Scott / Obuchowski 1998)** — the ratio-estimator
-   variance ``Var(p̂) = K/(K−1) · Σ_i (y_i − p̂·m_i)² / N²`` (Obuchowski 1998, eq. 1
-   written with p̂_i = y_i/m_i; the same as Rao & Scott 1992, §2, v/n²). The
+   variance ``Var(p̂) = K/(K−1) · Σ_i (y_i − p̂·m_i)² / N²`` (Obuchowski 1998,
+   written with p̂_i = y_i/m_i; the same as Rao & Scott 1992, v/n²). The
    design effect is ``d = Var(p̂) / (p̂(1 − p̂)/N)``; the interval is Rao & Scott's:
    the Wilson interval on the *effective* counts p̂ and N/d. A d below 1
    (negatively correlated lesions) is used as 1 (no credit for it); when
@@ -201,8 +201,8 @@ def proportion_rows(
     prop: ClusteredProportion, *, analysis: str, groups: str, **context: object
 ) -> list[dict[str, object]]:
     """The three statistics-table rows of a clustered proportion."""
-    base = {"analysis": analysis, "groups": groups, "estimate": prop.estimate,
-            "n_lesions": prop.n, "n_patients": prop.n_clusters, "icc": prop.icc, **context}  # fmt: skip
+    base = {"analysis": analysis, "groups": groups, "estimate": prop.estimate, "icc": prop.icc,
+            "n_lesions": prop.n, "n_patients": prop.n_clusters, **context}  # fmt: skip
     model = (
         f"model design effect 1 + (Σm²/N − 1)·ICC = {prop.design_effect_icc:.2f}"
         if math.isfinite(prop.design_effect_icc)

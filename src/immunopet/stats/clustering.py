@@ -12,7 +12,7 @@ Definitions used by :mod:`.clustered`, :mod:`.roc_clustered`, :mod:`.gee` and
   clusters of unequal size,
   ``ICC = (MSB − MSW) / (MSB + (m₀ − 1)·MSW)`` with
   ``m₀ = (N − Σ_g Σ_{i∈g} m_i² / N_g) / (K − G)``
-  (Snedecor & Cochran; Donner 1986, eq. 2.2; with G groups the between-cluster
+  (Snedecor & Cochran; Donner 1986; with G groups the between-cluster
   mean square is taken about each group's mean, so a group difference is not
   counted as clustering). It is also the estimator recommended for binary
   outcomes (Ridout, Demétrio & Firth 1999). It can be negative; NaN when
@@ -22,7 +22,7 @@ Definitions used by :mod:`.clustered`, :mod:`.roc_clustered`, :mod:`.gee` and
   analysis gives it (Kish 1965: deff = Var_clustered / Var_srs). For a
   proportion with clusters of sizes m_i and a common ICC it is
   ``1 + (m̄_w − 1)·ICC`` with ``m̄_w = Σm_i² / Σm_i`` (Eldridge, Ashby & Kerry 2006,
-  eq. 3, written with (CV² + 1)·m̄ = Σm²/N); :func:`design_effect_from_icc`
+  written with (CV² + 1)·m̄ = Σm²/N); :func:`design_effect_from_icc`
   gives that model value beside the measured ratio.
 * **Cluster bootstrap** — patients are resampled with replacement (all lesions
   of a drawn patient come along), optionally within strata (e.g. HER2 class);
@@ -35,7 +35,7 @@ A. Donner, "A review of inference procedures for the intraclass correlation
 coefficient in the one-way random effects model", Int. Stat. Rev. 54:67–82 (1986).
 M. S. Ridout, C. G. B. Demétrio, D. Firth, "Estimating intraclass correlation for
 binary data", Biometrics 55:137–148 (1999).
-L. Kish, *Survey Sampling*, Wiley (1965), §8.2.
+L. Kish, *Survey Sampling*, Wiley (1965).
 S. M. Eldridge, D. Ashby, S. Kerry, "Sample size for cluster randomized trials:
 effect of coefficient of variation of cluster size and analysis method",
 Int. J. Epidemiol. 35:1292–1300 (2006).
@@ -74,7 +74,8 @@ __all__ = [
 ]
 
 #: Bootstrap resamples by default: the Monte Carlo relative SE of a bootstrap
-#: variance is about √(2/(B − 1)) = 3.2 % for B = 2000 (Efron & Tibshirani 1993, §19.3).
+#: variance is about √(2/(B − 1)) = 3.2 % for B = 2000 (Efron & Tibshirani 1993,
+#: ch. 19; the normal-theory Var(s²) = 2σ⁴/(B − 1)).
 DEFAULT_N_BOOT = 2000
 
 #: Seed of the default :class:`numpy.random.Generator` (reproducible tables).
@@ -238,7 +239,7 @@ def bootstrap_cluster_weights(
 
 
 def percentile_interval(samples: ArrayLike, confidence: float = 0.95) -> tuple[float, float]:
-    """Percentile bootstrap interval of the finite ``samples`` (Efron & Tibshirani 1993, §13.3)."""
+    """Percentile bootstrap interval of the finite ``samples`` (Efron & Tibshirani 1993, ch. 13)."""
     s = np.asarray(samples, dtype=float)
     s = s[np.isfinite(s)]
     if s.size == 0:

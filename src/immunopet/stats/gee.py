@@ -51,8 +51,14 @@ from ..core.errors import InvalidValueError, MissingFieldError
 from .arms import LesionArm
 from .clustering import StatisticsMethod, cluster_codes, icc_anova, statistics_row
 
-__all__ = ["GroupDifference", "gee_difference", "gee_group_comparison", "mixed_model_difference",
-           "patient_level_difference", "student_difference"]  # fmt: skip
+__all__ = [
+    "GroupDifference",
+    "gee_difference",
+    "gee_group_comparison",
+    "mixed_model_difference",
+    "patient_level_difference",
+    "student_difference",
+]
 
 
 @dataclass(frozen=True)
@@ -104,8 +110,17 @@ def student_difference(
     est = float(ya.mean() - yb.mean())
     t = float(_sps.t.ppf(0.5 + confidence / 2, df))
     p = float(_sps.ttest_ind(ya, yb).pvalue)
-    return GroupDifference(StatisticsMethod.LESION_LEVEL, est, se, est - t * se, est + t * se, p,
-                           int(y.size), k, f"two-tailed unpaired Student's t, df = {df}")  # fmt: skip
+    return GroupDifference(
+        StatisticsMethod.LESION_LEVEL,
+        est,
+        se,
+        est - t * se,
+        est + t * se,
+        p,
+        int(y.size),
+        k,
+        f"two-tailed unpaired Student's t, df = {df}",
+    )
 
 
 def gee_difference(
@@ -130,16 +145,23 @@ def gee_difference(
 
     y, a, codes, k = _inputs(values, in_a, clusters)
     design = np.column_stack([np.ones(y.size), a.astype(float)])
-    model = sm.GEE(y, design, groups=codes, family=sm.families.Gaussian(),
-                   cov_struct=sm.cov_struct.Exchangeable())  # fmt: skip
+    model = sm.GEE(
+        y,
+        design,
+        groups=codes,
+        family=sm.families.Gaussian(),
+        cov_struct=sm.cov_struct.Exchangeable(),
+    )
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         res = model.fit(cov_type=cov_type)
     est, se = float(res.params[1]), float(res.bse[1])
     low, high, p = _z_interval(est, se, confidence)
     rho = float(np.atleast_1d(model.cov_struct.dep_params)[0])
-    note = (f"{cov_type} sandwich SE, normal reference; working exchangeable correlation "
-            f"{rho:.3f}; {k} patients")  # fmt: skip
+    note = (
+        f"{cov_type} sandwich SE, normal reference; working exchangeable correlation "
+        f"{rho:.3f}; {k} patients"
+    )
     if caught:
         note += "; statsmodels: " + str(caught[0].message).splitlines()[0]
     return GroupDifference(StatisticsMethod.GEE, est, se, low, high, p, int(y.size), k, note)
@@ -163,8 +185,9 @@ def mixed_model_difference(
     note = f"REML; model ICC σ²_patient/(σ²_patient + σ²_residual) = {icc:.3f}; {k} patients"
     if caught:
         note += "; statsmodels: " + str(caught[0].message).splitlines()[0]
-    return GroupDifference(StatisticsMethod.MIXED_MODEL, est, se, low, high, p, int(y.size), k,
-                           note)  # fmt: skip
+    return GroupDifference(
+        StatisticsMethod.MIXED_MODEL, est, se, low, high, p, int(y.size), k, note
+    )
 
 
 def patient_level_difference(
@@ -181,18 +204,34 @@ def patient_level_difference(
     mb = means.loc[False].to_numpy() if False in means.index.get_level_values(0) else np.array([])
     if ma.size < 2 or mb.size < 2:
         nan = math.nan
-        return GroupDifference(StatisticsMethod.PATIENT_LEVEL, float(ma.mean() - mb.mean()), nan,
-                               nan, nan, nan, int(y.size), k,
-                               f"{ma.size} vs {mb.size} patients: a t-test needs ≥ 2 per group")  # fmt: skip
+        return GroupDifference(
+            StatisticsMethod.PATIENT_LEVEL,
+            float(ma.mean() - mb.mean()),
+            nan,
+            nan,
+            nan,
+            nan,
+            int(y.size),
+            k,
+            f"{ma.size} vs {mb.size} patients: a t-test needs ≥ 2 per group",
+        )
     df = ma.size + mb.size - 2
     sp2 = ((ma.size - 1) * ma.var(ddof=1) + (mb.size - 1) * mb.var(ddof=1)) / df
     se = math.sqrt(sp2 * (1 / ma.size + 1 / mb.size))
     est = float(ma.mean() - mb.mean())
     t = float(_sps.t.ppf(0.5 + confidence / 2, df))
     p = float(_sps.ttest_ind(ma, mb).pvalue)
-    return GroupDifference(StatisticsMethod.PATIENT_LEVEL, est, se, est - t * se, est + t * se, p,
-                           int(y.size), k,
-                           f"Student's t on {ma.size} vs {mb.size} patient means, df = {df}")  # fmt: skip
+    return GroupDifference(
+        StatisticsMethod.PATIENT_LEVEL,
+        est,
+        se,
+        est - t * se,
+        est + t * se,
+        p,
+        int(y.size),
+        k,
+        f"Student's t on {ma.size} vs {mb.size} patient means, df = {df}",
+    )
 
 
 def gee_group_comparison(
@@ -228,9 +267,14 @@ def gee_group_comparison(
     in_a = (sub[group_col].astype(str) == a).to_numpy()
     cl = sub[cluster_col].to_numpy(object)
     icc = icc_anova(y, cl, groups=in_a)
-    base = {"analysis": f"difference in mean {metric}", "groups": f"{group_col}={a} vs {group_col}={b}",
-            "metric": metric, "tracer": tracer, "icc": icc,
-            "time_h": math.nan if time_h is None else float(time_h)}  # fmt: skip
+    base = {
+        "analysis": f"difference in mean {metric}",
+        "groups": f"{group_col}={a} vs {group_col}={b}",
+        "metric": metric,
+        "tracer": tracer,
+        "icc": icc,
+        "time_h": math.nan if time_h is None else float(time_h),
+    }
     fits = [student_difference, gee_difference]
     if mixed_model:
         fits.append(mixed_model_difference)
@@ -241,16 +285,37 @@ def gee_group_comparison(
         try:
             r = fit(y, in_a, cl, confidence=confidence)
         except (InvalidValueError, np.linalg.LinAlgError, ValueError) as exc:
-            rows.append(statistics_row(**base, method=_METHOD_OF[fit], n_lesions=len(y),
-                                       n_patients=len(set(cl)), note=f"not fitted: {exc}"))  # fmt: skip
+            rows.append(
+                statistics_row(
+                    **base,
+                    method=_METHOD_OF[fit],
+                    n_lesions=len(y),
+                    n_patients=len(set(cl)),
+                    note=f"not fitted: {exc}",
+                )
+            )
             continue
         if r.method is StatisticsMethod.LESION_LEVEL:
             naive_var = r.se**2
-        deff = (r.se**2 / naive_var if r.method is not StatisticsMethod.LESION_LEVEL
-                and naive_var > 0 else math.nan)  # fmt: skip
-        rows.append(statistics_row(**base, method=r.method, estimate=r.estimate, ci_low=r.ci_low,
-                                   ci_high=r.ci_high, p=r.p, n_lesions=r.n_lesions,
-                                   n_patients=r.n_patients, design_effect=deff, note=r.note))  # fmt: skip
+        deff = (
+            r.se**2 / naive_var
+            if r.method is not StatisticsMethod.LESION_LEVEL and naive_var > 0
+            else math.nan
+        )
+        rows.append(
+            statistics_row(
+                **base,
+                method=r.method,
+                estimate=r.estimate,
+                ci_low=r.ci_low,
+                ci_high=r.ci_high,
+                p=r.p,
+                n_lesions=r.n_lesions,
+                n_patients=r.n_patients,
+                design_effect=deff,
+                note=r.note,
+            )
+        )
     return pd.DataFrame(rows, columns=list(statistics_row()))
 
 

@@ -3,7 +3,7 @@
 The AUC itself is the Mann–Whitney estimate over all positive × negative lesion
 pairs (:func:`.roc.roc_auc`). Its variance, for K patients of whom patient i has
 m_i positive and n_i negative lesions (M = Σm_i, N = Σn_i), is Obuchowski's
-(1997, eqs. 3–5): with DeLong's structural components V10(X_ij) (fraction of all
+(1997): with DeLong's structural components V10(X_ij) (fraction of all
 negatives below positive X_ij, ties ½) and V01(Y_ik) (fraction of all positives
 above negative Y_ik), summed per patient, V10_i = Σ_j V10(X_ij) and
 V01_i = Σ_k V01(Y_ik),
