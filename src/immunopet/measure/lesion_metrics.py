@@ -46,11 +46,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.errors import InvalidValueError
+from ..core.schema import EXTRA_METRICS
 
 __all__ = ["LESION_METRICS", "LESION_METRIC_LABELS", "LesionMetrics", "lesion_metrics"]
 
 #: The metric names this module adds to the lesion rows of the measurement table.
 LESION_METRICS = ("mtv_ml", "tlg_suv_ml", "suv_peak_at_max")
+EXTRA_METRICS.update(LESION_METRICS)  # known to core.schema.is_metric / parse_metric
 
 #: Display names (report, tables) of the two SUVpeak definitions and of MTV / TLG.
 LESION_METRIC_LABELS = {

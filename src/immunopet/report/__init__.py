@@ -18,7 +18,7 @@ import jinja2
 import pandas as pd
 
 from ..core.errors import InputError
-from .figures import mip_figure
+from .figures import mip_figure, mip_png
 from .methods import ICRP107_NOTICE, RESEARCH_USE_NOTICE, methods_paragraphs
 from .organs import dose_section, tac_section
 from .preclinical import preclinical_section
@@ -33,7 +33,7 @@ from .sections import (
     tnr_section,
 )
 
-__all__ = ["TABLE_NAMES", "mip_figure", "render_report", "write_report"]
+__all__ = ["TABLE_NAMES", "mip_figure", "mip_png", "render_report", "write_report"]
 
 #: Tables the report reads from ``OUT/tables/<name>.parquet``.
 TABLE_NAMES = (
