@@ -138,3 +138,12 @@ def test_suv_peak_percist_and_peak_at_max_are_different_named_metrics():
     flat = np.where(les > 0, 3.0, 0.0)
     m = lesion_metrics(flat, les, 2, 0.008, peak_map=suv_peak_map(vol.with_array(flat)))
     assert m.suv_peak_at_max[1] == pytest.approx(3.0)
+
+
+def test_lesion_metric_names_are_in_the_schema_and_selectable_in_a_study():
+    from immunopet.core.schema import parse_metric
+    from immunopet.study.options import StatisticsOptions
+
+    for name in LESION_METRICS:
+        assert parse_metric(name) == name
+    assert StatisticsOptions(metric="suv_peak_at_max").metric == "suv_peak_at_max"
