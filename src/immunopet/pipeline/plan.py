@@ -41,6 +41,7 @@ def _subject_row(subject: Subject) -> dict[str, Any]:
         "cold_antibody_mg": subject.cold_antibody_mg,
         "n_scans": len(subject.scans),
         "n_lesions_known": len(subject.lesions),
+        "n_lesions_analysed": sum(1 for les in subject.lesions if les.analysed),
     }
     row.update(subject.groups)
     return row

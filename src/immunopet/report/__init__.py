@@ -108,8 +108,10 @@ def render_report(
     metric = str((stats_options or {}).get("metric") or "suv_max")
     lesions_wide = build_lesions(measurements, subjects, frames.get("lesions"))
     listed = None
-    if subjects is not None and "n_lesions_known" in subjects:
-        listed = {str(s): int(n) for s, n in zip(subjects["subject"], subjects["n_lesions_known"],
+    column = next((c for c in ("n_lesions_analysed", "n_lesions_known")
+                   if subjects is not None and c in subjects), None)  # fmt: skip
+    if column is not None:
+        listed = {str(s): int(n) for s, n in zip(subjects["subject"], subjects[column],
                                                   strict=True)}  # fmt: skip
     reference = (options.get("lesions") or {}).get("reference_tracer") if isinstance(
         options, Mapping) else None  # fmt: skip

@@ -301,7 +301,52 @@ def statistics_section(statistics: pd.DataFrame | None, lesions_wide: pd.DataFra
                                f"ROC of {metric_label(str(r.metric))} at {r.time_a_h:g} h; dot: "
                                f"Youden-optimal cutoff {res.youden.cutoff:.3g}.")
                     )  # fmt: skip
+    clustered = statistics[statistics["kind"] == "clustered"]
+    if not clustered.empty:
+        _clustered_part(sec, clustered, positive, group_key)
     return sec
+
+
+def _clustered_part(sec: Section, clustered: pd.DataFrame, positive: str,
+                    group_key: str | None) -> None:  # fmt: skip
+    """The patient-clustered analysis beside the lesion-level one, and why they differ."""
+    from ..stats.clustered_table import clustering_sentence
+
+    times = sorted(set(pd.to_numeric(clustered["time_h"], errors="coerce").dropna()))
+    at = 24.0 if 24.0 in times else (times[0] if times else 24.0)
+    sentence = clustering_sentence(
+        clustered, analysis="detection sensitivity", time_h=at,
+        groups=f"{group_key or 'her2'}={positive}",
+    )  # fmt: skip
+    if sentence:
+        sec.paragraphs.append(humanise_groups(sentence))
+    rows = [
+        [humanise_groups(r.analysis), r.method, humanise_groups(r.groups), fmt(r.time_h, 0),
+         fmt(r.estimate, 3), f"{fmt(r.ci_low, 3)}–{fmt(r.ci_high, 3)}",
+         format_p(r.p) if pd.notna(r.p) else "–", fmt(r.n_lesions, 0), fmt(r.n_patients, 0),
+         fmt(r.design_effect, 2), fmt(r.icc, 2)]
+        for r in clustered.itertuples(index=False)
+    ]  # fmt: skip
+    sec.tables.append(
+        Table(
+            [
+                "analysis",
+                "method",
+                "groups",
+                "time (h)",
+                "estimate",
+                "95 % CI",
+                "p",
+                "lesions",
+                "patients",
+                "design effect",
+                "ICC",
+            ],
+            rows,
+            "Lesions nested in patients: the lesion-level analysis (the paper's) beside "
+            "patient-clustered ones.",
+        )  # fmt: skip
+    )
 
 
 # --- tumour-to-normal ratios ----------------------------------------------------------------
