@@ -230,3 +230,58 @@ def test_organ_suvs_inside_published_ranges(demo_dir):
     assert (rc.loc[["blood", "liver"], "min"] > 0.9).all()
     assert (rc.loc[["spleen", "kidneys"], "min"] > 0.8).all()
     assert (rc["min"] > 0.6).all() and (rc["max"] < 1.1).all()
+
+
+# --- one recipe: the single-step CLI on the run's own outputs (issue "One recipe") ----------
+
+
+def _cli(argv):
+    from immunopet.cli import main
+
+    try:
+        main(argv)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
+
+
+def test_chained_cli_with_study_gives_the_runs_effective_doses(demo_dir, tmp_path):
+    """`tac` then `dose` on the run's measurement table, with --study, equal the run to 1e-6."""
+    results, study = demo_dir / "results", str(demo_dir / "study.yaml")
+    tias, doses = tmp_path / "tias.csv", tmp_path / "doses.csv"
+    measurements = str(results / "tables" / "measurements.csv")
+    assert _cli(["tac", measurements, "--study", study, "-o", str(tias)]) == 0
+    assert _cli(["dose", str(tias), "--study", study, "-o", str(doses)]) == 0
+    run = pd.read_parquet(results / "tables" / "doses.parquet")
+    chained = pd.read_csv(doses)
+
+    def effective(d):
+        return d[d["quantity"] == "effective_dose"].set_index("subject")["value"].sort_index()
+
+    assert list(effective(chained).index) == list(effective(run).index)
+    np.testing.assert_allclose(effective(chained), effective(run), rtol=1e-6)
+    # Without --study the documented chain runs too (the run's NaN rows, unknown regions).
+    plain = tmp_path / "plain.csv"
+    argv = ["tac", measurements, "--tracer", "trastuzumab", "-o", str(plain)]
+    assert _cli(argv) == 0
+    assert _cli(["dose", str(plain), "--nuclide", "I-124", "--phantom", "adult",
+                 "-o", str(tmp_path / "d.csv")]) == 0  # fmt: skip
+
+
+def test_lesions_cli_with_study_finds_the_runs_lesions(demo_dir, tmp_path):
+    """`immunopet lesions … --study` applies the run's lesion policy: same lesions, same volumes."""
+    from immunopet.study import load_study
+
+    study = load_study(demo_dir / "study.yaml")
+    subject = study.subjects[0]
+    ref = next(s for s in subject.scans if s.lesion_reference)
+    out = tmp_path / "lesions.nii.gz"
+    argv = ["lesions", str(study.resolve(ref.path)), "--study", str(demo_dir / "study.yaml"),
+            "--subject", subject.id, "--scan", ref.id, "-o", str(out)]  # fmt: skip
+    assert _cli(argv) == 0
+    cli = pd.read_csv(tmp_path / "lesions.csv")
+    run = _tables(demo_dir)["lesions"]
+    run = run[run["subject"] == subject.id]
+    assert len(cli) == len(run) > 0
+    np.testing.assert_allclose(cli["volume_ml"], run["volume_ml"], rtol=1e-12)
+    np.testing.assert_allclose(cli["suv_max"], run["suv_max"], rtol=1e-12)

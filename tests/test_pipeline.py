@@ -392,8 +392,8 @@ def test_reference_study_graph() -> None:
                      "statistics": 1, "preclinical": 1}  # fmt: skip
     by = {t.name: t for t in tasks}
     assert by["measure/P2/I124-96h"].deps == ("lesions/P2",)
-    assert by["lesions/P1"].options["method"] == "relative:0.41"
-    assert by["lesions/P1"].options["path"].endswith("data/P1/fdg-1h")
+    assert by["lesions/P1"].options["policy"]["method"] == "relative:0.41"
+    assert by["lesions/P1"].options["scan"]["path"].endswith("data/P1/fdg-1h")
     assert by["tacs/P1"].options["tracer"] == "124I-trastuzumab"
     assert len(by["tacs/P2"].deps) == 6
     assert by["statistics"].optional_deps and len(by["statistics"].deps) == 26 + 6
@@ -462,7 +462,7 @@ def test_end_to_end_generated_study(tmp_path: Path) -> None:
 
 
 def test_lesions_are_paired_with_their_truth_by_centroid() -> None:
-    from immunopet.pipeline.steps import _match_truth
+    from immunopet.workflow import match_truth as _match_truth
 
     detected = pd.DataFrame(
         {"lesion_id": [1, 2, 3], "centroid_x_mm": [0.0, 50.0, 200.0],

@@ -42,7 +42,8 @@ def _tac_table(whole_body_biological_half_life_h: float) -> pd.DataFrame:
 
 
 def _options(**extra) -> dict:
-    return {"subject": "P1", "tracer": "124I-mAb", "model": "trapezoid", "tail": "fit", **extra}
+    kinetics = {"model": "trapezoid", "tail": "fit", **extra}
+    return {"subject": "P1", "tracer": "124I-mAb", "kinetics": kinetics}
 
 
 def test_dynamic_bladder_replaces_imaged_bladder_and_wall() -> None:

@@ -486,14 +486,26 @@ def test_study_statistics_metric_option_selects_the_lesion_metric():
 
 
 def test_study_statistics_refuses_an_unmeasured_metric():
-    """A typo in statistics.metric or a cutoff's metric must not silently drop analyses."""
+    """A typo in statistics.metric or a cutoff's metric must not silently drop analyses.
+
+    A name outside the schema fails when the study is read (the study model checks
+    metric names against :mod:`immunopet.core.schema`); a valid name that this
+    table did not measure fails in the statistics.
+    """
+    from pydantic import ValidationError
+
     from immunopet.core.errors import MissingFieldError
     from immunopet.study import Cutoff, StatisticsOptions
 
+    with pytest.raises(ValidationError, match="did you mean 'suv_max'"):
+        StatisticsOptions(metric="suv_mx")
     m, subjects = _cohort_measurements()
-    with pytest.raises(MissingFieldError, match="'suv_mx' was not measured") as exc:
-        study_statistics(m, subjects, options=StatisticsOptions(metric="suv_mx"))
+    m = m[m["metric"] != "suv_peak"]
+    with pytest.raises(MissingFieldError, match="'suv_peak' was not measured") as exc:
+        study_statistics(m, subjects, options=StatisticsOptions(metric="suv_peak"))
     assert exc.value.field == "statistics.metric"
     with pytest.raises(MissingFieldError) as exc:
-        study_statistics(m, subjects, options=StatisticsOptions(cutoffs=[Cutoff(metric="suvmax")]))
+        study_statistics(
+            m, subjects, options=StatisticsOptions(cutoffs=[Cutoff(metric="suv_peak")])
+        )
     assert exc.value.field == "statistics.cutoffs"

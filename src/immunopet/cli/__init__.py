@@ -31,7 +31,8 @@ app = typer.Typer(
 #: Command modules, in the order of the data flow (ARCHITECTURE.md).
 _COMMAND_MODULES = (
     "ingest",  # info, suv
-    "regions",  # measure, lesions, match
+    "regions",  # measure, lesions
+    "match",  # match
     "kinetics",  # tac
     "dosimetry",  # dose
     "pipeline",  # run, report, schema

@@ -19,7 +19,6 @@ A rerun with the same ``--subjects``/``--seed`` reuses the simulated images
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 from typing import Any
 
@@ -88,73 +87,25 @@ def demo(
         raise SystemExit(summary.exit_code)
 
 
-def _pct(k: float, n: float, lo: float, hi: float) -> str:
-    return f"{int(k)}/{int(n)} = {100 * k / n:.0f} % (95 % CI {100 * lo:.0f}–{100 * hi:.0f} %)"
-
-
 def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
-    """The demo's summary lines ``(what, value)`` from the result tables of ``results``.
+    """The demo's summary lines ``(what, value)``: the report's key findings of ``results``.
 
     Expected lesions are those the study file lists as analysed (the clinical
     record), never the simulation's truth.
     """
-    from ..report.sections import metric_label
+    from ..report.findings import key_findings
 
     tables = results / "tables"
-    lines: list[tuple[str, str]] = []
-
-    def read(name: str) -> pd.DataFrame:
-        path = tables / f"{name}.parquet"
-        return pd.read_parquet(path) if path.exists() else pd.DataFrame()
-
-    lesions = read("lesions")
-    found = lesions.groupby("subject").size() if len(lesions) else pd.Series(dtype=int)
+    frames = {
+        name: pd.read_parquet(tables / f"{name}.parquet")
+        for name in ("lesions", "statistics", "doses")
+        if (tables / f"{name}.parquet").exists()
+    }
     listed = {s.id: sum(1 for les in s.lesions if les.analysed) for s in study.subjects}
-    per = [f"{sid} {int(found.get(sid, 0))}/{n}" for sid, n in listed.items()]
-    expected = sum(listed.values())
-    lines.append(
-        ("FDG lesions found / expected", f"{int(found.sum())}/{expected}  ({', '.join(per)})")
+    return key_findings(
+        frames,
+        study.analysis.model_dump(mode="json"),
+        listed,
+        reference_tracer=study.analysis.lesions.reference_tracer or "FDG",
+        paper_effective_dose="paper: 0.30 (OLINDA/EXM, 5 patients; README)",
     )
-    stats = read("statistics")
-    if len(stats):
-        main = stats[(stats["tracer_a"].astype(str) != "FDG") & stats["tracer_a"].notna()]
-        det = main[(main["kind"] == "detection") & (main["group_a"] == "her2=positive")]
-        for _, r in det.sort_values("time_a_h").iterrows():
-            if r["time_a_h"] in (1.0, 24.0, 48.0):
-                lines.append(
-                    (f"HER2+ detection {r['time_a_h']:g} h",
-                     _pct(r["statistic"], r["n_a"], r["ci_low"], r["ci_high"]))
-                )  # fmt: skip
-        cmp = main[
-            (main["kind"] == "comparison")
-            & (main["time_a_h"] == 24.0)
-            & (main["time_b_h"] == 24.0)
-            & (main["group_a"] == "her2=positive")
-            & (main["group_b"] == "her2=negative")
-        ]
-        for _, r in cmp[cmp["test"].isin(["student", "welch"])].iterrows():
-            lines.append(
-                (f"{metric_label(str(r['metric']))} 24 h HER2+ vs HER2− ({r['test']})",
-                 f"{r['mean_a']:.2f} ± {r['sd_a']:.2f} (n={int(r['n_a'])}) vs "
-                 f"{r['mean_b']:.2f} ± {r['sd_b']:.2f} (n={int(r['n_b'])}) mean ± SD, "
-                 f"p = {r['p_value']:.2g}")
-            )  # fmt: skip
-        cut = main[(main["kind"] == "cutoff") & (main["time_a_h"] == 24.0)]
-        values = {c.metric: c.value for c in study.analysis.statistics.cutoffs if c.time == "24h"}
-        for _, r in cut.iterrows():
-            what = str(r["analysis"]).split(" of ")[0]
-            metric = str(r["metric"])
-            lines.append(
-                (f"{what} of {metric_label(metric)} ≥ {values.get(metric, 4.0):g} at 24 h",
-                 _pct(r["statistic"], r["n_a"], r["ci_low"], r["ci_high"]))
-            )  # fmt: skip
-    doses = read("doses")
-    if len(doses):
-        eff = doses[doses["quantity"] == "effective_dose"]["value"].astype(float)
-        sd = eff.std(ddof=1) if len(eff) > 1 else math.nan
-        lines.append(
-            ("effective dose (ICRP 103)",
-             f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)}); "
-             "paper: 0.30 (OLINDA/EXM, 5 patients; README)")
-        )  # fmt: skip
-    return lines

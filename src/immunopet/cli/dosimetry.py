@@ -8,6 +8,8 @@ from pathlib import Path
 import typer
 
 from ..core.errors import InputError, InvalidValueError, MissingFieldError
+from ..workflow import TiaTable, organ_doses
+from .study_options import STUDY_OPTION, analysis_of, override
 
 
 def _read_table(path: Path):  # type: ignore[no-untyped-def]
@@ -66,9 +68,13 @@ def register(app: typer.Typer) -> None:
             ...,
             help="Kinetics table (CSV/Parquet): subject, region, tiac_h (or tia_bq_h + injected_activity_bq).",
         ),
-        nuclide: str = typer.Option(..., "--nuclide", help="Nuclide, e.g. I-124."),
-        phantom: str = typer.Option(
-            "adult", "--phantom", help="adult | adult-male | adult-female | patient."
+        nuclide: str | None = typer.Option(
+            None, "--nuclide", help="Nuclide, e.g. I-124 (default: the study's or the table's)."
+        ),
+        phantom: str | None = typer.Option(
+            None,
+            "--phantom",
+            help="adult | adult-male | adult-female | patient (default: the study's).",
         ),
         output: Path = typer.Option(
             Path("doses.csv"), "-o", "--output", help="Tidy dose table (CSV or .parquet)."
@@ -89,16 +95,22 @@ def register(app: typer.Typer) -> None:
         histories: int = typer.Option(
             200_000, "--histories", help="Photons per source (patient phantom)."
         ),
+        study_path: Path | None = STUDY_OPTION,
     ) -> None:
-        """Organ absorbed doses and effective dose (MIRD schema) from TIACs."""
-        from ..dosimetry.organ_dose import (
-            organ_doses_table,
-            table2_html,
-            table2_markdown,
-            table2_summary,
-        )
+        """Organ absorbed doses and effective dose (MIRD schema) from TIACs.
 
-        kinetics = _read_table(tia)
+        Runs :func:`immunopet.workflow.organ_doses`, the recipe of ``immunopet run``:
+        regions the phantom does not know stay in the remainder of body (one warning
+        names them), and the S-values must be of the nuclide the TIAs were integrated with.
+        """
+        from ..dosimetry.organ_dose import table2_html, table2_markdown, table2_summary
+        from ..study import DosimetryOptions
+
+        _, analysis = analysis_of(study_path)
+        options = analysis.dosimetry
+        if phantom is not None and phantom != "patient":
+            options = override(options, phantom=phantom)
+        kinetics = TiaTable.read(tia)
         kwargs: dict[str, object] = {"weighting": weighting}
         if phantom == "patient":
             if ct is None or labels is None:
@@ -111,8 +123,11 @@ def register(app: typer.Typer) -> None:
                 label_names=_label_names(label_names, labels),
                 n_histories=histories,
             )
+            options = DosimetryOptions.model_construct(
+                **{**options.model_dump(), "phantom": "patient"}
+            )
         try:
-            doses = organ_doses_table(kinetics, nuclide, phantom, **kwargs)
+            doses = organ_doses(kinetics, options, nuclide=nuclide, **kwargs).frame
         except InputError as exc:
             if exc.file is None:
                 exc.file = str(tia)
@@ -125,10 +140,13 @@ def register(app: typer.Typer) -> None:
         summary = table2_summary(doses)
         if table2 is not None:
             table2.parent.mkdir(parents=True, exist_ok=True)
+            used = nuclide or options.nuclide or ", ".join(kinetics.nuclides)
             text = (
                 table2_html(summary)
                 if table2.suffix.lower() in (".html", ".htm")
-                else table2_markdown(summary, title=f"{nuclide} organ absorbed doses ({phantom})")
+                else table2_markdown(
+                    summary, title=f"{used} organ absorbed doses ({options.phantom})"
+                )
             )
             table2.write_text(text)
         e = summary.loc[summary["target"] == "whole_body"]

@@ -8,27 +8,13 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from ..core.errors import InputError, InvalidValueError, MissingFieldError
-from ..kinetics import (
-    ICRP_VOIDING_INTERVAL_H,
-    TimeActivityCurve,
-    curves_from_table,
-    kinetics_table,
-)
+from ..core.errors import InvalidValueError, MissingFieldError
+from ..core.schema import RegionKind
+from ..kinetics import TimeActivityCurve
+from ..workflow import MeasurementTable, integrate, tac_tracer
+from .study_options import STUDY_OPTION, SUBJECT_OPTION, analysis_of, override
 
-__all__ = ["plot_curves", "read_measurements", "register"]
-
-
-def read_measurements(path: Path) -> pd.DataFrame:
-    """Read the tidy measurement table (CSV or Parquet)."""
-    if not path.exists():
-        raise InputError("measurement table not found", file=path)
-    try:
-        if path.suffix.lower() in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-        return pd.read_csv(path)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(f"cannot read the measurement table ({exc})", file=path) from exc
+__all__ = ["plot_curves", "register"]
 
 
 def plot_curves(curves: list[TimeActivityCurve], path: Path) -> None:
@@ -50,8 +36,9 @@ def plot_curves(curves: list[TimeActivityCurve], path: Path) -> None:
         ax.set_title(subject)
         ax.set_xlabel("time post-injection (h)")
         ax.set_ylabel("SUV mean" if use_suv else "activity at scan time (MBq)")
-        ax.legend(fontsize="small", ncol=2)
-    fig.savefig(path, dpi=120)
+        # Outside the panel, so that no curve hides under it.
+        ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -62,8 +49,12 @@ def register(app: typer.Typer) -> None:
     def tac(
         table: Path = typer.Argument(..., help="Tidy measurement table (CSV or Parquet)."),
         output: Path = typer.Option(..., "-o", "--output", help="Kinetics table to write (CSV)."),
-        model: str = typer.Option("auto", help="auto | trapezoid | mono | bi | bi_sum."),
-        tail: str = typer.Option("physical", help="Trapezoid tail: physical | fit | none."),
+        model: str | None = typer.Option(
+            None, help="auto | trapezoid | mono_exp | bi_exp (default: the study's)."
+        ),
+        tail: str | None = typer.Option(
+            None, help="Trapezoid tail: fit | physical | none (default: the study's)."
+        ),
         head: str = typer.Option("linear", help="Trapezoid head: linear (from 0) | constant."),
         injected_mbq: float | None = typer.Option(
             None, "--injected-mbq", help="Injected activity (MBq) for every subject."
@@ -72,48 +63,77 @@ def register(app: typer.Typer) -> None:
             None, "--cv", help="Relative SD of each activity (e.g. 0.1) when no SD rows exist."
         ),
         tracer: str | None = typer.Option(None, help="Keep rows whose tracer contains this."),
+        nuclide: str | None = typer.Option(
+            None, "--nuclide", help="Nuclide, when the table has no nuclide column."
+        ),
         uncertainty: str = typer.Option("delta", help="delta | monte_carlo."),
         seed: int = typer.Option(0, help="Seed of the Monte Carlo uncertainty."),
-        remainder: bool = typer.Option(True, help="Add total_body/remainder rows."),
+        remainder: bool = typer.Option(
+            False, help="Add OLINDA-style total_body/remainder rows (export to other tools)."
+        ),
         urinary_fraction: float | None = typer.Option(
             None, help="Fraction excreted in urine: adds the dynamic bladder model row."
         ),
-        voiding_interval_h: float = typer.Option(
-            ICRP_VOIDING_INTERVAL_H, help="Bladder voiding interval (h)."
+        voiding_interval_h: float | None = typer.Option(
+            None, help="Bladder voiding interval (h) (default: the study's, 3.5 h)."
         ),
         plot: Path | None = typer.Option(None, help="Write a TAC plot (PNG)."),
+        study_path: Path | None = STUDY_OPTION,
+        subject: str | None = SUBJECT_OPTION,
     ) -> None:
-        """Time-activity curves → time-integrated activity per subject·region."""
+        """Time-activity curves → time-integrated activity per subject·region.
+
+        The curves are integrated by :func:`immunopet.workflow.integrate`, the recipe
+        ``immunopet run`` uses; with ``--study`` its kinetics options and TAC tracer.
+        Missing points (a region outside a scan's field of view) are skipped with a
+        warning that counts them.
+        """
         if injected_mbq is not None and not (math.isfinite(injected_mbq) and injected_mbq > 0):
             raise InvalidValueError(
                 "injected activity must be positive", field="--injected-mbq", value=injected_mbq
             )
-        frame = read_measurements(table)
-        curves = curves_from_table(
-            frame,
-            injected_activity_bq=None if injected_mbq is None else injected_mbq * 1e6,
-            relative_sd=cv,
-            tracer=tracer,
-        )
-        missing = sorted({c.subject for c in curves if c.injected_activity_bq is None})
-        if missing:
-            raise MissingFieldError(
-                f"no injected activity for subject(s) {missing}: add injected_activity_bq rows "
-                "or pass --injected-mbq",
-                file=table,
-                field="injected_activity_bq",
-            )
-        result = kinetics_table(
-            curves,
-            model=model,
-            head=head,
+        study, analysis = analysis_of(study_path)
+        kinetics = override(
+            analysis.kinetics,
+            model={"mono": "mono_exp", "bi": "bi_exp"}.get(str(model), model),
             tail=tail,
-            uncertainty=uncertainty,
-            seed=seed,
-            remainder=remainder,
             urinary_fraction=urinary_fraction,
             voiding_interval_h=voiding_interval_h,
         )
+        measurements = MeasurementTable.read(table, nuclide=nuclide)
+        frame = measurements.frame
+        if subject is not None:
+            frame = frame[frame["subject"].astype(str) == subject]
+        tracers: dict[str, str | None] = {}
+        for sid in dict.fromkeys(frame["subject"].astype(str)):
+            chosen = tracer
+            if chosen is None and study is not None:
+                entry = next((s for s in study.subjects if s.id == sid), None)
+                chosen = None if entry is None else tac_tracer(study, entry)
+            tracers[sid] = chosen
+        parts, curves = [], []
+        for sid, chosen in tracers.items():
+            mine = MeasurementTable(frame[frame["subject"].astype(str) == sid], str(table))
+            kinds = (*RegionKind.organ_curve_kinds(), RegionKind.LESION)
+            theirs = mine.curves(tracer=chosen, kinds=kinds,
+                                 injected_activity_bq=_bq(injected_mbq), relative_sd=cv)  # fmt: skip
+            curves += theirs
+            missing = [c.subject for c in theirs if c.injected_activity_bq is None]
+            if missing:
+                raise MissingFieldError(
+                    f"no injected activity for subject(s) {sorted(set(missing))}: add "
+                    "injected_activity_bq rows or pass --injected-mbq",
+                    file=table,
+                    field="injected_activity_bq",
+                )
+            parts.append(
+                integrate(
+                    mine, kinetics, tracer=chosen, injected_activity_bq=_bq(injected_mbq),
+                    relative_sd=cv, head=head, uncertainty=uncertainty, seed=seed,
+                    remainder=remainder, curves=theirs, warn=True,
+                ).frame
+            )  # fmt: skip
+        result = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
         output.parent.mkdir(parents=True, exist_ok=True)
         if output.suffix.lower() in (".parquet", ".pq"):
             result.to_parquet(output, index=False)
@@ -123,3 +143,7 @@ def register(app: typer.Typer) -> None:
             plot.parent.mkdir(parents=True, exist_ok=True)
             plot_curves(curves, plot)
         typer.echo(f"wrote {len(result)} rows to {output}")
+
+
+def _bq(mbq: float | None) -> float | None:
+    return None if mbq is None else mbq * 1e6

@@ -1,8 +1,7 @@
-"""CLI commands of the regions step: ``immunopet measure``, ``lesions`` and ``match``."""
+"""CLI commands of the regions step: ``immunopet measure`` and ``lesions`` (``match``: :mod:`.match`)."""
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -10,10 +9,9 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import Progress
 from rich.table import Table
 
-from ..core.errors import ImmunopetWarning, InputError, InvalidValueError
+from ..core.errors import InputError, InvalidValueError
 from ..core.scan import Scan
 from ..core.volume import Volume
 from ..measure import measure
@@ -21,17 +19,17 @@ from ..regions import (
     LabelMap,
     LesionSet,
     blood_pool,
-    carry_lesions,
     fractional_occupancy,
     label_names_from,
     labels_on_pet_grid,
     lesions_from_labels,
     load_label_map,
-    match_lesions,
-    register_rigid,
+    parse_method,
     segment_lesions,
     to_immunopet_organs,
 )
+from ..workflow import ScanInput, lesion_policy
+from .study_options import SCAN_OPTION, STUDY_OPTION, SUBJECT_OPTION, analysis_of, override
 
 __all__ = ["read_lesion_mask", "register", "write_table"]
 
@@ -166,39 +164,78 @@ def _stem(path: Path) -> str:
     return name
 
 
+def _masked_lesions(si, policy, kind: str, search_mask: Path):  # type: ignore[no-untyped-def]
+    """Lesions inside a user's search mask (no organ rules)."""
+    from ..quant import suv_volume
+    from ..workflow import load_study_scan
+
+    suv = suv_volume(load_study_scan(si), kind)  # type: ignore[arg-type]
+    mask = labels_on_pet_grid(load_label_map(search_mask, warn_empty=False), suv)
+    les = segment_lesions(
+        suv, policy.method, search_mask=mask, min_diameter_mm=policy.min_diameter_mm,
+        seed_suv=policy.seed_suv,
+    )  # fmt: skip
+    return les, suv
+
+
+def _measure_study_scan(study, analysis, subject, scan_id, pet_path, kind, refs):  # type: ignore[no-untyped-def]
+    """The run's measurement of one study scan: its labels, the reference lesions carried."""
+    from ..workflow import find_lesions, measure_scan, scan_input, select_scan
+
+    entry_subject, entry = select_scan(study, subject, scan_id)
+    si = scan_input(study, entry_subject, entry).model_copy(update={"path": str(pet_path)})
+    ref_entry = next((s for s in entry_subject.scans if s.lesion_reference), None)
+    reference = ref_si = None
+    if analysis.lesions.enabled and ref_entry is not None:
+        ref_si = scan_input(study, entry_subject, ref_entry)
+        if ref_entry is entry:
+            ref_si = si
+        reference, _ = find_lesions(ref_si, lesion_policy(analysis.lesions), suv_kind=kind)
+    table, _, _ = measure_scan(
+        si, suv_kind=kind, references=refs, lesion_core_mm=analysis.lesions.core_mm,
+        reference=reference, reference_scan=ref_si, is_reference=ref_entry is entry,
+    )  # fmt: skip
+    return table.frame
+
+
 def register(app: typer.Typer) -> None:
-    """Add ``measure``, ``lesions`` and ``match`` to ``app``."""
+    """Add ``measure`` and ``lesions`` to ``app``."""
 
     @app.command("measure")
     def measure_cmd(
         pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
-        labels: Path = typer.Option(..., "--labels", help="Organ label map (NIfTI or DICOM SEG)."),
         output: Path = typer.Option(..., "-o", "--output", help="table.csv or table.parquet"),
+        labels: Path | None = typer.Option(
+            None, "--labels", help="Organ label map (NIfTI or DICOM SEG); with --study: the scan's."
+        ),
         labels_from: str | None = typer.Option(
             None, "--labels-from", help="'totalsegmentator' or a names.json {number: name}."
         ),
         lesions: str | None = typer.Option(
             None, "--lesions", help="'auto' (segment) or a lesion mask file."
         ),
-        method: str = typer.Option(
-            "fixed:4.0", "--method", help="Lesion method for --lesions auto."
+        method: str | None = typer.Option(
+            None, "--method", help="Lesion method for --lesions auto (default: the study's)."
         ),
-        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
+        min_diameter_mm: float | None = typer.Option(None, "--min-diameter-mm"),
         mask_type: str = typer.Option("auto", "--mask-type", help="auto | binary | labelled"),
-        reference: str = typer.Option(
-            "muscle,liver,blood", "--reference", help="Reference regions for tnr_<ref>."
+        reference: str | None = typer.Option(
+            None, "--reference", help="Reference regions for tnr_<ref> (default: the study's)."
         ),
         blood_margin_mm: float = typer.Option(5.0, "--blood-margin-mm"),
         partial_volume: bool = typer.Option(
             False, "--partial-volume", help="Fractional occupancy (3³ sub-voxels) for organs."
         ),
-        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+        suv_kind: str | None = typer.Option(None, "--suv", help="bw | sul | bsa"),
         seg: Path | None = typer.Option(
             None, "--seg", help="Also write the regions as a DICOM SEG (DICOM PET only)."
         ),
         sr: Path | None = typer.Option(
             None, "--sr", help="Also write a TID 1500 SR referencing the --seg (DICOM PET only)."
         ),
+        study_path: Path | None = STUDY_OPTION,
+        subject: str | None = SUBJECT_OPTION,
+        scan_id: str | None = SCAN_OPTION,
     ) -> None:
         """Measure every organ (and lesion) of one PET scan into the tidy table.
 
@@ -206,6 +243,34 @@ def register(app: typer.Typer) -> None:
         the largest organ label) and blood pool are written as a DICOM SEG on the PET
         series; ``--sr`` adds a TID 1500 measurement report referencing its segments.
         """
+        study, analysis = analysis_of(study_path)
+        kind = suv_kind or analysis.suv
+        refs = (
+            tuple(analysis.references)
+            if reference is None
+            else tuple(r.strip() for r in reference.split(",") if r.strip())
+        )
+        if study is not None:
+            if seg is not None or sr is not None or lesions or labels is not None:
+                raise InvalidValueError(
+                    "with --study the labels and lesions are the study's: leave out "
+                    "--labels/--lesions/--seg/--sr (measure without --study for those)",
+                    field="--study",
+                )
+            df = _measure_study_scan(study, analysis, subject, scan_id, pet_path, kind, refs)
+            write_table(df, output)
+            console.print(
+                f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
+                highlight=False,
+            )
+            return
+        if labels is None:
+            raise InvalidValueError("give --labels (or --study)", field="--labels")
+        lesion_options = analysis.lesions
+        if method is not None:
+            name, value = parse_method(method)
+            lesion_options = override(lesion_options, method=name, threshold=value)
+        lesion_options = override(lesion_options, min_diameter_mm=min_diameter_mm)
         from ..io import load_scan
         from ..io.nifti import is_nifti
 
@@ -221,7 +286,7 @@ def register(app: typer.Typer) -> None:
                 "--sr references the regions of a DICOM SEG: give --seg PATH too", field="--sr"
             )
         scan = load_scan(pet_path)
-        suv = _suv(scan, suv_kind)
+        suv = _suv(scan, kind)
         on_pet, organs = _organ_labels(labels, labels_from, scan.pet, partial_volume)
         sets: list[object] = [organs]
         extra_maps: list[LabelMap] = []  # lesions, blood pool: SEG layers after the organs
@@ -233,13 +298,15 @@ def register(app: typer.Typer) -> None:
                 pass  # no heart/aorta label: no blood row (and no tnr_blood, with a warning)
         if lesions:
             if lesions.lower() == "auto":
-                les = segment_lesions(suv, method, min_diameter_mm=min_diameter_mm)
+                les = lesion_policy(lesion_options).find(suv, on_pet)
             else:
                 les = read_lesion_mask(Path(lesions), suv, mask_type)
             sets.append(les.labels)
             extra_maps.insert(0, les.labels)
-        refs = tuple(r.strip() for r in reference.split(",") if r.strip())
-        df = measure(scan, sets, references=refs, suv=suv)  # type: ignore[arg-type]
+        df = measure(
+            scan, sets, references=refs, suv=suv, suv_kind=kind,
+            lesion_core_mm=analysis.lesions.core_mm,
+        )  # type: ignore[arg-type]  # fmt: skip
         write_table(df, output)
         console.print(
             f"{df.region.nunique()} regions × {df.metric.nunique()} metrics → {output}",
@@ -255,103 +322,56 @@ def register(app: typer.Typer) -> None:
     def lesions_cmd(
         pet_path: Path = typer.Argument(..., help="PET: DICOM folder or NIfTI + JSON sidecar."),
         output: Path = typer.Option(..., "-o", "--output", help="lesions.nii.gz (label map)"),
-        method: str = typer.Option(
-            "fixed:4.0", "--method", help="fixed:T | relative:F | adaptive[:F]"
+        method: str | None = typer.Option(
+            None, "--method", help="fixed:T | relative:F | adaptive[:F] (default: the study's)."
         ),
-        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
-        seed_suv: float = typer.Option(
-            2.5, "--seed-suv", help="Seed threshold (relative/adaptive)."
+        min_diameter_mm: float | None = typer.Option(None, "--min-diameter-mm"),
+        seed_suv: float | None = typer.Option(
+            None, "--seed-suv", help="Seed threshold (relative/adaptive)."
         ),
         search_mask: Path | None = typer.Option(None, "--search-mask", help="Search region mask."),
-        suv_kind: str = typer.Option("bw", "--suv", help="bw | sul | bsa"),
+        suv_kind: str | None = typer.Option(None, "--suv", help="bw | sul | bsa"),
+        study_path: Path | None = STUDY_OPTION,
+        subject: str | None = SUBJECT_OPTION,
+        scan: str | None = SCAN_OPTION,
     ) -> None:
-        """Segment lesions (≥ --min-diameter-mm) on the SUV image; writes labels + a CSV table."""
-        from ..io import load_scan, write_nifti
+        """Segment lesions (≥ --min-diameter-mm) on the SUV image; writes labels + a CSV table.
+
+        With ``--study`` the study's lesion policy (organ exclusion, organ-median
+        background ratio, liver floor) and the scan's organ labels apply, exactly as
+        in ``immunopet run``; the scan is the subject's lesion reference unless
+        ``--scan`` names another.
+        """
+        from ..io import write_nifti
+        from ..workflow import find_lesions, lesion_policy, scan_input, select_scan
 
         if not output.name.lower().endswith((".nii", ".nii.gz")):
             raise InvalidValueError(
                 "output must be a .nii or .nii.gz file", file=output, field="-o"
             )
-        scan = load_scan(pet_path)
-        suv = _suv(scan, suv_kind)
-        mask = None
+        study, analysis = analysis_of(study_path)
+        options = analysis.lesions
+        if method is not None:
+            name, value = parse_method(method)  # a bad spelling fails here
+            options = override(options, method=name, threshold=value)
+        options = override(options, min_diameter_mm=min_diameter_mm, seed_suv=seed_suv)
+        kind = suv_kind or analysis.suv
+        if study is not None:
+            entry_subject, entry = select_scan(study, subject, scan)
+            si = scan_input(study, entry_subject, entry).model_copy(update={"path": str(pet_path)})
+        else:
+            si = ScanInput(subject="", scan_id=_stem(pet_path), path=str(pet_path), tracer="",
+                           nuclide="", time_h=0.0)  # fmt: skip
+        policy = lesion_policy(options)
         if search_mask is not None:
-            mask = labels_on_pet_grid(load_label_map(search_mask, warn_empty=False), suv)
-        les = segment_lesions(
-            suv, method, search_mask=mask, min_diameter_mm=min_diameter_mm, seed_suv=seed_suv
-        )
+            from ..regions.lesion_policy import LesionPolicy
+
+            policy = LesionPolicy.plain(policy.method, policy.min_diameter_mm, policy.seed_suv)
+            les, suv = _masked_lesions(si, policy, kind, search_mask)
+        else:
+            les, suv = find_lesions(si, policy, suv_kind=kind)
         write_nifti(les.labels.volume.with_array(les.labels.array.astype(np.int16)), output)
         table_path = output.with_name(_stem(output) + ".csv")
         write_table(les.table, table_path)
         _print_lesions(les)
         console.print(f"{len(les)} lesion(s) → {output}, {table_path}", highlight=False)
-
-    @app.command("match")
-    def match_cmd(
-        ref_path: Path = typer.Argument(..., help="Reference PET (lesions defined on it)."),
-        other_paths: list[Path] = typer.Argument(..., help="Other PET scans of the subject."),
-        lesions: Path = typer.Option(..., "--lesions", help="Reference lesion mask."),
-        output: Path = typer.Option(..., "-o", "--output", help="Output folder."),
-        ct: list[Path] = typer.Option(
-            [], "--ct", help="CT per scan (reference first) when the PET files carry none."
-        ),
-        method: str = typer.Option(
-            "fixed:4.0", "--method", help="Lesion method on the other scans."
-        ),
-        min_diameter_mm: float = typer.Option(10.0, "--min-diameter-mm"),
-        max_distance_mm: float = typer.Option(20.0, "--max-distance-mm"),
-        mask_type: str = typer.Option("auto", "--mask-type", help="auto | binary | labelled"),
-    ) -> None:
-        """Carry reference lesions onto other scans (rigid CT registration) and match lesions."""
-        from ..io import load_scan, load_volume, write_nifti
-
-        paths = [ref_path, *other_paths]
-        if ct and len(ct) != len(paths):
-            raise InvalidValueError(
-                f"--ct given {len(ct)} times for {len(paths)} scans: give one per scan",
-                field="--ct",
-            )
-        scans = [load_scan(p) for p in paths]
-        cts = [load_volume(c) for c in ct] if ct else [s.ct for s in scans]
-        ref_suv = _suv(scans[0], "bw")
-        ref_les = read_lesion_mask(lesions, ref_suv, mask_type)
-        output.mkdir(parents=True, exist_ok=True)
-        match_rows, reg_rows = [], []
-        with Progress(console=console, transient=True) as progress:
-            task = progress.add_task("registering and matching", total=len(other_paths))
-            for path, scan, other_ct in zip(other_paths, scans[1:], cts[1:], strict=True):
-                name = _stem(path)
-                suv = _suv(scan, "bw")
-                transform = None
-                if cts[0] is not None and other_ct is not None:
-                    reg = register_rigid(other_ct, cts[0])
-                    transform = reg.transform
-                    reg_rows.append({"scan": name, **reg.as_record()})
-                elif scan.pet.frame_of_reference_uid != scans[0].pet.frame_of_reference_uid:
-                    raise InputError(
-                        "no CT to register this scan to the reference: give --ct for every scan",
-                        file=path,
-                    )
-                carried = carry_lesions(ref_les, scan.pet, transform, target_suv=suv)
-                found = segment_lesions(suv, method, min_diameter_mm=min_diameter_mm)
-                m = match_lesions(carried, found, max_distance_mm=max_distance_mm)
-                carried_max = dict(zip(carried.table.region, carried.table.suv_max, strict=True))
-                found_max = dict(zip(found.table.region, found.table.suv_max, strict=True))
-                m.insert(0, "scan", name)
-                m["reference_suv_max_on_scan"] = m.reference_lesion.map(carried_max)
-                m["other_suv_max"] = m.other_lesion.map(found_max)
-                match_rows.append(m)
-                for les, suffix in ((carried, "carried_lesions"), (found, "lesions")):
-                    arr = les.labels.array.astype(np.int16)
-                    write_nifti(
-                        les.labels.volume.with_array(arr), output / f"{name}_{suffix}.nii.gz"
-                    )
-                progress.advance(task)
-        table = pd.concat(match_rows, ignore_index=True)
-        write_table(table, output / "matches.csv")
-        if reg_rows:
-            write_table(pd.DataFrame(reg_rows), output / "registration.csv")
-            for r in reg_rows:
-                if not r["ct_correlation"] >= 0.5:
-                    warnings.warn(f"{r['scan']}: poor registration", ImmunopetWarning, stacklevel=1)
-        console.print(f"{len(other_paths)} scan(s) matched → {output}", highlight=False)

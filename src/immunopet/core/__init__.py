@@ -3,6 +3,9 @@
 * :mod:`.volume` — :class:`Volume`: voxels + geometry + unit, read-only.
 * :mod:`.scan` — :class:`Acquisition` (times, doses, nuclide, patient) and :class:`Scan`.
 * :mod:`.nuclides` — :class:`Nuclide`: ICRP-107 half-lives, decay, emission spectra.
+* :mod:`.timepoints` — nominal time labels (``"24h"``) in hours.
+* :mod:`.schema` — region kinds, metric names and table columns (enums).
+* :mod:`.organs` — the one organ vocabulary (TotalSegmentator, phantom, OLINDA names).
 * :mod:`.errors` — the one exception hierarchy (:class:`ImmunopetError` …) and the warning class.
 * :mod:`.version` — ``__version__``.
 

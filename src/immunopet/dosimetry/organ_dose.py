@@ -32,22 +32,18 @@ import pandas as pd
 
 from ..core.errors import ImmunopetWarning, InvalidValueError, UnsupportedDataError
 from ..core.nuclides import Nuclide
+from ..core.organs import ORGAN_NAMES
+from ..core.organs import canonical_organ as canonical_region
 from ..core.volume import Volume
 from .dose_tables import table2_html, table2_markdown, table2_summary
-from .organ_names import (
-    NON_ORGAN_PREFIXES,
-    ORGAN_NAMES,
-    TOTALSEGMENTATOR_NAMES,
-    canonical_region,
-)
 from .phantom import patient_phantom
+from .sources import validate_tiac as _validate_tiac
 from .svalues import PhotonAFTable, SValueTable, direct_svalue_table, svalue_table
 from .weights import REFERENCE_MASSES_KG, effective_dose_icrp60, effective_dose_icrp103
 
 __all__ = [
     "ORGAN_NAMES",
     "PHANTOMS",
-    "TOTALSEGMENTATOR_NAMES",
     "canonical_region",
     "organ_doses",
     "organ_doses_from_svalues",
@@ -81,62 +77,6 @@ def reference_af_table(phantom: str) -> PhotonAFTable:
 @functools.lru_cache(maxsize=32)
 def _reference_svalues(nuclide: str, phantom: str) -> SValueTable:
     return svalue_table(nuclide, reference_af_table(phantom))
-
-
-def _validate_tiac(tiac_by_region: Mapping[str, float], nuclide: Nuclide) -> dict[str, float]:
-    """Canonical names, summed duplicates (e.g. left + right kidney), physical checks."""
-    tau_h = nuclide.mean_life_s / 3600.0
-    out: dict[str, float] = {}
-    for region, value in tiac_by_region.items():
-        key = str(region).strip().lower()
-        if key.startswith(NON_ORGAN_PREFIXES):
-            warnings.warn(
-                f"region {region!r} is not an organ source and is left out of the organ doses",
-                ImmunopetWarning,
-                stacklevel=3,
-            )
-            continue
-        v = float(value)
-        if not math.isfinite(v) or v < 0:
-            raise InvalidValueError(
-                "time-integrated activity coefficients must be finite and ≥ 0",
-                field=f"tiac_h ({region})",
-                value=value,
-            )
-        name = canonical_region(region)
-        out[name] = out.get(name, 0.0) + v
-    for name, v in out.items():
-        if v > tau_h * (1 + 1e-9):
-            raise InvalidValueError(
-                f"TIAC of {name} = {v:.4g} h exceeds the physical maximum, the mean life of "
-                f"{nuclide.name} (T½/ln 2 = {tau_h:.4g} h): check units (h, per unit "
-                "injected activity)",
-                field=f"tiac_h ({name})",
-                value=v,
-            )
-    organs_total = sum(v for k, v in out.items() if k != "total_body")
-    if organs_total > tau_h * (1 + 1e-6):
-        raise InvalidValueError(
-            f"the TIACs sum to {organs_total:.4g} h, more than the mean life of "
-            f"{nuclide.name} ({tau_h:.4g} h)",
-            field="tiac_h",
-            value=organs_total,
-        )
-    if "total_body" in out and len(out) > 1:
-        if "remainder" in out:
-            raise InvalidValueError(
-                "give either total_body or remainder with the organ TIACs, not both",
-                field="tiac_h",
-            )
-        rest = out.pop("total_body") - sum(out.values())
-        if rest < -1e-9:
-            raise InvalidValueError(
-                "the total-body TIAC is smaller than the sum of the organ TIACs",
-                field="tiac_h (total_body)",
-                value=rest,
-            )
-        out["remainder"] = max(rest, 0.0)
-    return out
 
 
 def _doses_one_phantom(

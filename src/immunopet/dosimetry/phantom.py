@@ -26,6 +26,7 @@ ICRP Publication 70 Table 41) for red marrow and by mass for bone surfaces.
 from __future__ import annotations
 
 import functools
+import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -33,7 +34,7 @@ from types import MappingProxyType
 import numpy as np
 from scipy import ndimage
 
-from ..core.errors import GeometryError, InvalidValueError
+from ..core.errors import GeometryError, ImmunopetWarning, InvalidValueError
 from ..core.volume import Volume
 
 __all__ = [
@@ -203,6 +204,17 @@ def patient_phantom(ct: Volume, labels: Volume, label_names: Mapping[int, str]) 
     mat[hu > 200.0] = MATERIAL_BONE
     mat[out == 0] = MATERIAL_AIR
     rho = np.where(out > 0, np.maximum(rho, 0.05), rho)
+    present = set(np.unique(out).tolist())
+    empty = sorted(n for k, n in organ_names.items() if k not in present)
+    if empty:
+        # A named label with no voxel on the CT grid (e.g. a female organ in a male
+        # patient's names file) is neither a source nor a target of this patient.
+        warnings.warn(
+            f"label(s) without voxels on the CT grid, not in the patient phantom: {empty}",
+            ImmunopetWarning,
+            stacklevel=2,
+        )
+        organ_names = {k: n for k, n in organ_names.items() if k in present}
     return Phantom(
         name="patient",
         labels=ct.with_array(out, unit="label"),

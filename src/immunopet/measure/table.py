@@ -53,6 +53,12 @@ Definitions (stated once, used everywhere)
   border layer is the usual remedy of a reader who draws the ROI "inside the
   lesion" (partial-volume spill-in: Soret, Bacharach & Buvat, J Nucl Med
   2007;48:932).
+* ``mtv_ml``, ``tlg_suv_ml``, ``suv_peak_at_max`` — for lesion rows: metabolic
+  tumour volume (the lesion VOI, or its voxels ≥ ``mtv_threshold_suv``), total
+  lesion glycolysis / uptake (SUVmean × MTV) and the 1 cm³ sphere mean centred
+  on the SUVmax voxel (beside PERCIST's ``suv_peak``); defined in
+  :mod:`.lesion_metrics`. Partial-volume lesion labels get the occupancy-weighted
+  ``volume_ml`` as MTV and no ``suv_peak_at_max``.
 """
 
 from __future__ import annotations
@@ -71,6 +77,7 @@ from ..regions.labels import LabelMap
 from ..regions.lesions import BACKGROUND_SHELL_MM
 from ..regions.partial_volume import PartialVolumeLabels
 from .lesion_core import LESION_CORE_MM, lesion_background_suv, lesion_core_labels
+from .lesion_metrics import lesion_metrics
 from .region_statistics import RegionStatistics, region_statistics
 from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
 
@@ -168,6 +175,7 @@ def measure(
     whole_body: bool = True,
     peak: bool = True,
     lesion_core_mm: float = LESION_CORE_MM,
+    mtv_threshold_suv: float | None = None,
 ) -> pd.DataFrame:
     """Measure every region of one scan into the tidy table.
 
@@ -190,9 +198,12 @@ def measure(
     whole_body
         Add a ``whole_body`` row (the whole PET field of view).
     peak
-        Compute SUVpeak (the costliest metric).
+        Compute SUVpeak and SUVpeak-at-max (the costliest metrics; NaN without).
     lesion_core_mm
         Border layer (mm) left out of each lesion for ``suv_max_core``.
+    mtv_threshold_suv
+        Lesion MTV / TLG over the VOI voxels with SUV ≥ this value (default: the
+        whole VOI, i.e. the threshold of the segmentation that drew it).
 
     Returns
     -------
@@ -293,6 +304,24 @@ def measure(
                 records.append((name, "lesion", "tnr_background", float(ratio), "1"))
                 records.append((name, "lesion", "background_suv_mean", float(bg), suv_unit))
                 records.append((name, "lesion", "suv_max_core", float(cmax), suv_unit))
+            extra = lesion_metrics(suv_arr, lab3, n, voxel_ml, peak_map=peak_arr,
+                                   threshold_suv=mtv_threshold_suv)  # fmt: skip
+            for number, name in rs.names.items():
+                records.append((name, "lesion", "mtv_ml", float(extra.mtv_ml[number]), "mL"))
+                tlg = float(extra.tlg_suv_ml[number])
+                records.append((name, "lesion", "tlg_suv_ml", tlg, f"{suv_unit}·mL"))
+                at_max = float(extra.suv_peak_at_max[number])
+                records.append((name, "lesion", "suv_peak_at_max", at_max, suv_unit))
+        elif rs.region_kind == "lesion":  # partial-volume lesion labels: the weighted VOI
+            if mtv_threshold_suv is not None:
+                warnings.warn("mtv_threshold_suv applies to whole-voxel lesion maps only; "
+                              "partial-volume lesions get their weighted VOI volume as MTV",
+                              ImmunopetWarning, stacklevel=2)  # fmt: skip
+            for name in rs.names.values():
+                vol_ml, mean = region_stats[name]["volume_ml"], region_stats[name]["suv_mean"]
+                vol_ml = vol_ml if vol_ml > 0 else math.nan
+                records.append((name, "lesion", "mtv_ml", vol_ml, "mL"))
+                records.append((name, "lesion", "tlg_suv_ml", mean * vol_ml, f"{suv_unit}·mL"))
     if empty:
         warnings.warn(
             f"{len(empty)} region(s) without any voxel on the PET grid, reported as NaN: "

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
-from ..study import ScanEntry, Study, Subject
+from ..study import Study, Subject
+from ..workflow import lesion_policy, scan_input, tac_tracer
 from . import steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
@@ -27,43 +29,6 @@ from .store import atomic_write_bytes
 from .tables import write_errors
 
 __all__ = ["build_tasks", "run_study"]
-
-
-def _scan_options(study: Study, subject: Subject, scan: ScanEntry) -> dict[str, Any]:
-    a = study.analysis
-    mbq = scan.injected_activity_mbq
-    labels_from = scan.labels_from
-    if labels_from is not None and labels_from.lower() != "totalsegmentator":
-        labels_from = str(study.resolve(labels_from))
-    return {
-        "subject": subject.id,
-        "scan_id": scan.id,
-        "path": str(study.resolve(scan.path)),
-        "series_uid": scan.series_uid,
-        "ct": None if scan.ct is None else str(study.resolve(scan.ct)),
-        "tracer": scan.tracer,
-        "nuclide": scan.nuclide,
-        "time_h": scan.time_h,
-        "injection_datetime": None if scan.injection_datetime is None
-        else scan.injection_datetime.isoformat(),
-        "injected_activity_bq": None if mbq is None else mbq * 1e6,
-        "patient_weight_kg": subject.weight_kg,
-        "patient_height_m": subject.height_m,
-        "sex": subject.sex,
-        "labels": None if scan.labels is None else str(study.resolve(scan.labels)),
-        "labels_from": labels_from,
-        "suv_kind": a.suv,
-        "references": list(a.references),
-        "lesion_core_mm": a.lesions.core_mm,
-    }  # fmt: skip
-
-
-def _inputs(o: dict[str, Any]) -> tuple[str, ...]:
-    keys = ("path", "ct", "labels")
-    files = [o[k] for k in keys if o.get(k)]
-    if o.get("labels_from") and o["labels_from"].lower() != "totalsegmentator":
-        files.append(o["labels_from"])
-    return tuple(files)
 
 
 def _subject_row(subject: Subject) -> dict[str, Any]:
@@ -76,17 +41,10 @@ def _subject_row(subject: Subject) -> dict[str, Any]:
         "cold_antibody_mg": subject.cold_antibody_mg,
         "n_scans": len(subject.scans),
         "n_lesions_known": len(subject.lesions),
+        "n_lesions_analysed": sum(1 for les in subject.lesions if les.analysed),
     }
     row.update(subject.groups)
     return row
-
-
-def _tac_tracer(study: Study, subject: Subject) -> str | None:
-    if study.analysis.kinetics.tracer:
-        return study.analysis.kinetics.tracer
-    ref = study.analysis.lesions.reference_tracer
-    others = [s.tracer for s in subject.scans if not (ref and ref.lower() in s.tracer.lower())]
-    return others[0] if others else None
 
 
 def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task]:
@@ -100,43 +58,45 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
     for subject in subjects:
         ref_scan = next((s for s in subject.scans if s.lesion_reference), None)
         lesion_task = None
-        ref_options = None
+        ref_input = None
         if lo.enabled and ref_scan is not None:
             lesion_task = f"lesions/{subject.id}"
-            ref_options = _scan_options(study, subject, ref_scan)
-            o = dict(
-                ref_options,
-                method=lo.method_spec,
-                min_diameter_mm=lo.min_diameter_mm,
-                seed_suv=lo.seed_suv,
-                match_max_distance_mm=lo.match_max_distance_mm,
-                exclude_regions=list(lo.exclude_regions),
-                exclude_margin_voxels=lo.exclude_margin_voxels,
-                min_liver_ratio=lo.min_liver_ratio,
-                organ_background_ratio=lo.organ_background_ratio,
-                truth=[t.model_dump(mode="json") for t in subject.lesions],
-            )
+            ref_input = scan_input(study, subject, ref_scan)
+            policy = asdict(lesion_policy(lo))
+            o = {
+                "scan": ref_input.model_dump(mode="json"),
+                "suv_kind": a.suv,
+                "policy": {**policy, "exclude_regions": list(policy["exclude_regions"])},
+                "match_max_distance_mm": lo.match_max_distance_mm,
+                "truth": [t.model_dump(mode="json") for t in subject.lesions],
+            }
             tasks.append(
-                Task(lesion_task, "lesions", steps.detect_lesions, o, _inputs(o),
+                Task(lesion_task, "lesions", steps.detect_lesions, o, ref_input.files(),
                      subject=subject.id, table="lesions")
             )  # fmt: skip
             lesion_tasks.append(lesion_task)
         subject_measures = []
         for scan in subject.scans:
-            o = _scan_options(study, subject, scan)
+            si = scan_input(study, subject, scan)
+            o = {
+                "scan": si.model_dump(mode="json"),
+                "suv_kind": a.suv,
+                "references": list(a.references),
+                "lesion_core_mm": lo.core_mm,
+            }
             deps: tuple[str, ...] = ()
-            if lesion_task is not None:
+            if lesion_task is not None and ref_input is not None:
                 o.update(lesion_task=lesion_task, is_lesion_reference=scan is ref_scan,
-                         reference_scan=ref_options)  # fmt: skip
+                         reference_scan=ref_input.model_dump(mode="json"))  # fmt: skip
                 deps = (lesion_task,)
             name = f"measure/{subject.id}/{scan.id}"
             tasks.append(
-                Task(name, "measure", steps.measure_scan, o, _inputs(o), deps,
+                Task(name, "measure", steps.measure_scan, o, si.files(), deps,
                      subject=subject.id, table="measurements")
             )  # fmt: skip
             subject_measures.append(name)
         measures.extend(subject_measures)
-        tracer = _tac_tracer(study, subject)
+        tracer = tac_tracer(study, subject)
         if tracer is None:
             continue
         tac = f"tacs/{subject.id}"
@@ -145,20 +105,19 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
                  deps=tuple(subject_measures), subject=subject.id, table="tacs")
         )  # fmt: skip
         tia = f"tias/{subject.id}"
-        ko = {"subject": subject.id, "tracer": tracer, "model": a.kinetics.model,
-              "tail": a.kinetics.tail, "urinary_fraction": a.kinetics.urinary_fraction,
-              "voiding_interval_h": a.kinetics.voiding_interval_h}  # fmt: skip
+        ko = {"subject": subject.id, "tracer": tracer,
+              "kinetics": a.kinetics.model_dump(mode="json")}  # fmt: skip
         tasks.append(Task(tia, "tias", steps.subject_tias, ko, deps=(tac,), subject=subject.id,
                           table="tias"))  # fmt: skip
         if a.dosimetry.enabled:
-            do = {"subject": subject.id, "phantom": a.dosimetry.phantom, "sex": subject.sex,
-                  "nuclide": a.dosimetry.nuclide}  # fmt: skip
+            do = {"subject": subject.id, "sex": subject.sex,
+                  "dosimetry": a.dosimetry.model_dump(mode="json")}  # fmt: skip
             tasks.append(Task(f"doses/{subject.id}", "doses", steps.subject_doses, do,
                               deps=(tia,), subject=subject.id, table="doses"))  # fmt: skip
 
     rows = [_subject_row(s) for s in subjects]
     tasks.append(Task("subjects", "subjects", steps.subjects_table, {"subjects": rows},
-                      table="subjects"))  # fmt: skip
+                      deps=tuple(measures), table="subjects", optional_deps=True))  # fmt: skip
     so = {
         "subjects": rows,
         "statistics": a.statistics.model_dump(mode="json"),
@@ -244,18 +203,29 @@ def run_study(
 
 
 def _write_mips(out: Path, summary: RunSummary) -> None:
-    """Copy each measured scan's MIP (cached with its measurements) to ``OUT/mip/``."""
+    """Draw each measured scan's MIP (arrays cached with its measurements) into ``OUT/mip/``."""
     from .store import Bundle, read_output
 
+    try:
+        from ..report import mip_png
+    except ImportError:
+        return  # report module not installed in this build: no figures
     written = set()
     for name, path in sorted(summary.outputs.items()):
         if not name.startswith("measure/") or path.suffix != ".npz":
             continue
         value = read_output(path)
-        if isinstance(value, Bundle) and "mip_png" in value.arrays:
-            target = out / "mip" / f"{name.removeprefix('measure/').replace('/', '_')}.png"
-            atomic_write_bytes(target, value.arrays["mip_png"].tobytes())
-            written.add(target.name)
+        if not (isinstance(value, Bundle) and "mip" in value.arrays):
+            continue
+        table = value.table
+        title = ""
+        if table is not None and len(table):
+            row = table.iloc[0]
+            title = f"{row['subject']} {row['tracer']} {float(row['time_point_h']):g} h"
+        target = out / "mip" / f"{name.removeprefix('measure/').replace('/', '_')}.png"
+        png = mip_png(dict(value.arrays), dict(value.meta.get("mip", {})), title=title)
+        atomic_write_bytes(target, png)
+        written.add(target.name)
     for stale in (out / "mip").glob("*.png"):
         if stale.name not in written:  # a scan of an earlier run, not of this one
             stale.unlink()

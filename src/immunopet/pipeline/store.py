@@ -5,8 +5,10 @@ A task's key is the SHA-256 of everything that can change its output
 (:func:`code_fingerprint`: its source and that of the same-module helpers it
 calls, so editing a step recomputes it and what depends on it), the immunopet
 version, the canonicalised options, a fingerprint of each input file and the
-keys of the upstream tasks. Library code a step imports from other modules is
-covered by the version only: after editing it without a version bump, delete
+keys of the upstream tasks. A step names the library modules whose code it runs
+with :func:`covers` (immunopet's steps name the recipe, :mod:`immunopet.workflow`),
+and their whole source joins the fingerprint. Other library code is covered by
+the version only: after editing it without a version bump, delete
 ``OUT/.cache`` (or the affected ``OUT/.cache/<step>/``). Its output lives at
 ``OUT/.cache/<step>/<key>.<ext>`` and is written atomically (:func:`atomic_write`): a temporary file in the same folder,
 ``fsync``, then :func:`os.replace`. So a file that exists is complete, a rerun
@@ -43,6 +45,7 @@ __all__ = [
     "atomic_write_bytes",
     "canonical_json",
     "code_fingerprint",
+    "covers",
     "find_output",
     "fingerprint",
     "read_output",
@@ -143,13 +146,39 @@ def _global_names(code: types.CodeType) -> set[str]:
     return names
 
 
+def covers(*modules: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Mark a step as running the code of ``modules`` (dotted names): their source is keyed.
+
+    Example
+    -------
+    >>> @covers("json")
+    ... def step(options, upstream): ...
+    """
+
+    def mark(func: Callable[..., Any]) -> Callable[..., Any]:
+        func.__fingerprint_modules__ = tuple(modules)  # type: ignore[attr-defined]
+        return func
+
+    return mark
+
+
+def _module_source(name: str) -> str:
+    import importlib
+
+    module = importlib.import_module(name)
+    try:
+        return inspect.getsource(module)
+    except (OSError, TypeError):
+        return "version-only:" + name
+
+
 def code_fingerprint(func: Callable[..., Any]) -> str:
     """SHA-256 of the source of ``func`` and of the same-module functions it calls.
 
     The module-level functions and classes of ``func``'s own module that it names
-    (e.g. a step's private helpers), and those they name in turn, are included; code
-    imported from other modules is not (it is covered by the package version in
-    :func:`task_key`). Decorated functions are unwrapped (``functools.wraps``) and a
+    (e.g. a step's private helpers), and those they name in turn, are included, and
+    the whole source of the modules a function declares with :func:`covers`; other
+    imported code is not (it is covered by the package version in :func:`task_key`). Decorated functions are unwrapped (``functools.wraps``) and a
     :func:`functools.partial` is fingerprinted by its function. Where no source can be
     read, the bytecode stands in (see :func:`_source_text`).
     """
@@ -165,6 +194,8 @@ def code_fingerprint(func: Callable[..., Any]) -> str:
         if name in seen:
             continue
         seen[name] = _source_text(obj)
+        for covered in getattr(obj, "__fingerprint_modules__", ()):
+            seen.setdefault(f"module:{covered}", _module_source(covered))
         code = getattr(obj, "__code__", None)
         if not isinstance(code, types.CodeType):
             continue

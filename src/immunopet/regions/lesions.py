@@ -39,7 +39,6 @@ from scipy import ndimage
 
 from ..core.errors import InputError, InvalidValueError
 from ..core.volume import Volume
-from ..measure.region_statistics import region_statistics
 from .labels import LabelMap, check_overlap
 
 __all__ = [
@@ -123,7 +122,14 @@ def _components(mask: np.ndarray) -> np.ndarray:
 
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    return region_statistics(values, labels, n).maximum
+    """Maximum of ``values`` per label 1..n-1 (NaN for the background and absent labels)."""
+    lab = np.asarray(labels).ravel()
+    vals = np.asarray(values).ravel()
+    out = np.asarray(ndimage.maximum(vals, lab, np.arange(n)), dtype=float)
+    present = np.bincount(lab, minlength=n)[:n] > 0
+    out[~present] = np.nan
+    out[0] = np.nan
+    return out
 
 
 #: Inner and outer distance (mm) from a lesion of its local background shell.

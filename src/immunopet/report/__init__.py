@@ -18,7 +18,8 @@ import jinja2
 import pandas as pd
 
 from ..core.errors import InputError
-from .figures import mip_figure
+from .figures import mip_figure, mip_png
+from .findings import key_findings
 from .methods import ICRP107_NOTICE, RESEARCH_USE_NOTICE, methods_paragraphs
 from .organs import dose_section, tac_section
 from .preclinical import preclinical_section
@@ -27,13 +28,17 @@ from .sections import (
     build_lesions,
     cohort_section,
     dot_plot_section,
+    findings_section,
     lesion_section,
     mip_section,
     statistics_section,
     tnr_section,
 )
 
-__all__ = ["TABLE_NAMES", "mip_figure", "render_report", "write_report"]
+__all__ = ["TABLE_NAMES", "mip_figure", "mip_png", "render_report", "write_report"]
+
+#: Tables longer than this many rows are collapsed (``<details>``), so the headline shows first.
+COLLAPSE_ROWS = 15
 
 #: Tables the report reads from ``OUT/tables/<name>.parquet``.
 TABLE_NAMES = (
@@ -102,7 +107,18 @@ def render_report(
     spread = spread if spread in ("sd", "sem") else "sd"
     metric = str((stats_options or {}).get("metric") or "suv_max")
     lesions_wide = build_lesions(measurements, subjects, frames.get("lesions"))
+    listed = None
+    column = next((c for c in ("n_lesions_analysed", "n_lesions_known")
+                   if subjects is not None and c in subjects), None)  # fmt: skip
+    if column is not None:
+        listed = {str(s): int(n) for s, n in zip(subjects["subject"], subjects[column],
+                                                  strict=True)}  # fmt: skip
+    reference = (options.get("lesions") or {}).get("reference_tracer") if isinstance(
+        options, Mapping) else None  # fmt: skip
+    findings = key_findings(frames, options if isinstance(options, Mapping) else {}, listed,
+                            reference_tracer=reference or "FDG")  # fmt: skip
     sections: list[Section] = [
+        findings_section(findings),
         cohort_section(subjects, lesions_wide),
         lesion_section(lesions_wide, group_key, metric),
         dot_plot_section(lesions_wide, group_key, spread=spread, metric=metric),  # type: ignore[arg-type]
@@ -126,6 +142,7 @@ def render_report(
         run=run,
         errors=errors or [],
         sections=sections,
+        collapse_rows=COLLAPSE_ROWS,
         methods=methods_paragraphs(options, version=version),
         icrp_notice=ICRP107_NOTICE,
         research_notice=RESEARCH_USE_NOTICE,

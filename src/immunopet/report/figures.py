@@ -249,28 +249,40 @@ def mip_figure(
     Returns
     -------
     bytes
-        PNG image. The projection runs along the patient's anterior–posterior axis
-        (array axis y for an axial LPS grid), displayed head up with the
-        physical aspect ratio of the voxels (dz / dx).
+        PNG image (see :func:`mip_png`).
     """
-    arr = np.asarray(volume.array, dtype=float)
-    mip = np.nanmax(arr, axis=1)  # (z, x)
-    dx, _, dz = volume.spacing_mm
+    from ..measure import mip_arrays
+
+    mip = mip_arrays(volume, lesion_labels)
+    return mip_png(mip.arrays, mip.meta, title=title, vmax=vmax)
+
+
+def mip_png(
+    arrays: dict[str, np.ndarray], meta: dict[str, object], *, title: str = "",
+    vmax: float | None = None,
+) -> bytes:  # fmt: skip
+    """Draw MIP arrays (:func:`immunopet.measure.mip_arrays`) with a scale bar in their unit.
+
+    Displayed head up with the physical aspect ratio of the voxels (dz / dx); the
+    grey scale runs from 0 to ``vmax`` (default: the 99.5th percentile), labelled
+    with the image unit (e.g. SUVbw) on a colour bar.
+    """
+    mip = np.asarray(arrays["mip"], dtype=float)
+    aspect = float(meta.get("aspect", 1.0))  # type: ignore[arg-type]
+    origin = "lower" if meta.get("head_up", True) else "upper"
     hi = vmax if vmax is not None else float(np.nanpercentile(mip, 99.5)) or 1.0
-    # Axial DICOM stacks have z increasing towards the head: show head up.
-    head_up = volume.direction[8] >= 0
-    fig, ax = plt.subplots(figsize=(3.0, 3.0 * max(0.6, mip.shape[0] * dz / (mip.shape[1] * dx))))
-    ax.imshow(
-        mip, cmap="gray_r", vmin=0, vmax=hi, aspect=dz / dx,
-        origin="lower" if head_up else "upper", interpolation="nearest",
+    fig, ax = plt.subplots(figsize=(3.4, 3.0 * max(0.6, mip.shape[0] * aspect / mip.shape[1])))
+    image = ax.imshow(
+        mip, cmap="gray_r", vmin=0, vmax=hi, aspect=aspect, origin=origin,
+        interpolation="nearest",
     )  # fmt: skip
-    if lesion_labels is not None:
-        mask = np.asarray(lesion_labels.array) > 0
-        if mask.shape == arr.shape and mask.any():
-            ax.contour(
-                mask.any(axis=1).astype(float), levels=[0.5], colors="red", linewidths=0.8,
-                origin="lower" if head_up else "upper",
-            )  # fmt: skip
+    lesions = arrays.get("mip_lesions")
+    if lesions is not None and np.asarray(lesions).any():
+        ax.contour(np.asarray(lesions, float), levels=[0.5], colors="red", linewidths=0.8,
+                   origin=origin)  # fmt: skip
+    bar = fig.colorbar(image, ax=ax, fraction=0.05, pad=0.02)
+    bar.set_label(str(meta.get("unit", "")), fontsize=7)
+    bar.ax.tick_params(labelsize=6)
     ax.set_title(title, fontsize=8)
     ax.axis("off")
     return _png(fig)

@@ -44,6 +44,24 @@ _PHANTOM = {
 }
 
 
+def _merged(defaults: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    out = dict(defaults)
+    for key, value in given.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(out[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _with_study_defaults(options: Any) -> dict[str, Any]:
+    """The run's options completed by the study model's defaults (the one source of defaults)."""
+    from ..study import AnalysisOptions
+
+    given = options.model_dump(mode="json") if hasattr(options, "model_dump") else options
+    return _merged(AnalysisOptions().model_dump(mode="json"), dict(given or {}))
+
+
 def _get(options: Any, *path: str, default: Any = None) -> Any:
     cur = options
     for key in path:
@@ -86,6 +104,7 @@ def methods_paragraphs(options: Any, *, version: str) -> list[str]:
     version
         immunopet version string.
     """
+    options = _with_study_defaults(options)
     suv = _SUV.get(str(_get(options, "suv", default="bw")), "SUV")
     method = str(_get(options, "lesions", "method", default="relative_max"))
     threshold = float(_get(options, "lesions", "threshold", default=0.41))

@@ -24,6 +24,7 @@ from ..stats import (
 from ..stats.descriptive import Spread
 from ..stats.lesions import tracer_matches
 from . import figures
+from .findings import humanise_groups, metric_label
 
 __all__ = ["Figure", "Section", "Table", "fmt", "frame_table", "missing"]
 
@@ -92,6 +93,18 @@ def missing(id_: str, title: str, *tables: str) -> Section:
 # --- cohort and lesions ----------------------------------------------------------------------
 
 
+def findings_section(lines: list[tuple[str, str]]) -> Section:
+    """The report's opening table: the run's headline (:func:`~.findings.key_findings`)."""
+    if not lines:
+        return Section("findings", "Key findings", note="No headline: the run has no statistics.")
+    return Section(
+        "findings",
+        "Key findings",
+        tables=[Table(["", "result"], [[a, b] for a, b in lines],
+                      "Read back from this run's tables (lesion-level analysis, as in the paper).")],
+    )  # fmt: skip
+
+
 def cohort_section(subjects: pd.DataFrame | None, lesions_wide: pd.DataFrame | None) -> Section:
     """The cohort table: one row per subject with sex, group labels and lesion count."""
     if subjects is None or subjects.empty:
@@ -102,20 +115,6 @@ def cohort_section(subjects: pd.DataFrame | None, lesions_wide: pd.DataFrame | N
         table = table.merge(counts, left_on="subject", right_index=True, how="left")
         table["lesions"] = table["lesions"].fillna(0).astype(int)
     return Section("cohort", "Cohort", tables=[frame_table(table, f"{len(table)} subjects")])
-
-
-#: Display names of the lesion uptake metrics a study may choose (statistics.metric).
-METRIC_LABELS = {
-    "suv_max": "SUVmax",
-    "suv_max_core": "SUVmax (VOI core)",
-    "suv_peak": "SUVpeak",
-    "suv_mean": "SUVmean",
-}
-
-
-def metric_label(metric: str) -> str:
-    """How the report names a lesion metric (``suv_max_core`` → "SUVmax (VOI core)")."""
-    return METRIC_LABELS.get(metric, metric)
 
 
 def lesion_section(
@@ -224,7 +223,8 @@ def statistics_section(statistics: pd.DataFrame | None, lesions_wide: pd.DataFra
     sa, sb, label = f"{spread}_a", f"{spread}_b", spread.upper()
     if not comp.empty:
         rows = [
-            [r.analysis, r.test, fmt(r.n_a, 0), f"{fmt(r.mean_a)} ± {fmt(getattr(r, sa))}",
+            [humanise_groups(r.analysis), r.test, fmt(r.n_a, 0),
+             f"{fmt(r.mean_a)} ± {fmt(getattr(r, sa))}",
              fmt(r.n_b, 0), f"{fmt(r.mean_b)} ± {fmt(getattr(r, sb))}", fmt(r.statistic, 3),
              fmt(r.df, 1), format_p(r.p_value) if pd.notna(r.p_value) else "–", r.note or ""]
             for r in comp.itertuples(index=False)
@@ -253,7 +253,7 @@ def statistics_section(statistics: pd.DataFrame | None, lesions_wide: pd.DataFra
         sec.paragraphs.append(f"Detection sensitivity of {r.tracer_a} not computed: {r.note}")
     if not computed.empty:
         rows = [
-            [r.tracer_a, fmt(r.time_a_h, 0), fmt(r.group_a),
+            [r.tracer_a, fmt(r.time_a_h, 0), humanise_groups(r.group_a),
              f"{fmt(r.statistic, 0)}/{fmt(r.n_a, 0)}", f"{100 * r.estimate:.1f} %",
              f"{100 * r.ci_low:.1f}–{100 * r.ci_high:.1f} %"]
             for r in computed.itertuples(index=False)
@@ -269,7 +269,7 @@ def statistics_section(statistics: pd.DataFrame | None, lesions_wide: pd.DataFra
     roc = statistics[statistics["kind"].isin(["roc", "cutoff"])]
     if not roc.empty:
         rows = [
-            [r.analysis, fmt(r.n_a, 0), fmt(r.estimate, 3),
+            [humanise_groups(r.analysis), fmt(r.n_a, 0), fmt(r.estimate, 3),
              f"{fmt(r.ci_low, 3)}–{fmt(r.ci_high, 3)}", r.note or ""]
             for r in roc.itertuples(index=False)
         ]  # fmt: skip
@@ -282,24 +282,71 @@ def statistics_section(statistics: pd.DataFrame | None, lesions_wide: pd.DataFra
         )
         curves = roc[roc["kind"] == "roc"]
         cut_rows = roc[roc["kind"] == "cutoff"]
-        if not cut_rows.empty:  # the curve of the configured cutoff (the paper's 24 h)
-            at_cut = curves[np.isclose(curves["time_a_h"], cut_rows["time_a_h"].iloc[0])]
-            curves = at_cut if not at_cut.empty else curves
+        if not cut_rows.empty:  # one curve per time point a cutoff is read at (the paper's 24 h)
+            times = sorted(set(cut_rows["time_a_h"].astype(float)))
+            curves = curves[curves["time_a_h"].astype(float).isin(times)]
         else:
-            curves = curves.sort_values("estimate", ascending=False, kind="stable")
-        if not curves.empty and lesions_wide is not None and group_key in lesions_wide:
-            r = curves.iloc[0]
-            sub = lesions_wide[tracer_matches(lesions_wide["tracer"], str(r.tracer_a))
-                               & np.isclose(lesions_wide["time_point_h"], r.time_a_h)]  # fmt: skip
-            is_pos = sub[group_key].astype(str) == positive
-            x, y = sub.loc[is_pos, r.metric], sub.loc[~is_pos & sub[group_key].notna(), r.metric]
-            if len(x.dropna()) and len(y.dropna()):
-                res = roc_analysis(x, y)
-                sec.figures.append(
-                    Figure(figures.roc_figure(res, title=str(r.analysis)),
-                           f"ROC of {r.metric}; dot: Youden-optimal cutoff {res.youden.cutoff:.3g}.")
-                )  # fmt: skip
+            curves = curves.sort_values("estimate", ascending=False, kind="stable").head(1)
+        if lesions_wide is not None and group_key in lesions_wide:
+            for r in curves.itertuples(index=False):
+                sub = lesions_wide[tracer_matches(lesions_wide["tracer"], str(r.tracer_a))
+                                   & np.isclose(lesions_wide["time_point_h"], r.time_a_h)]  # fmt: skip
+                is_pos = sub[group_key].astype(str) == positive
+                x = sub.loc[is_pos, r.metric]
+                y = sub.loc[~is_pos & sub[group_key].notna(), r.metric]
+                if len(x.dropna()) and len(y.dropna()):
+                    res = roc_analysis(x, y)
+                    sec.figures.append(
+                        Figure(figures.roc_figure(res, title=humanise_groups(r.analysis)),
+                               f"ROC of {metric_label(str(r.metric))} at {r.time_a_h:g} h; dot: "
+                               f"Youden-optimal cutoff {res.youden.cutoff:.3g}.")
+                    )  # fmt: skip
+    clustered = statistics[statistics["kind"] == "clustered"]
+    if not clustered.empty:
+        _clustered_part(sec, clustered, positive, group_key)
     return sec
+
+
+def _clustered_part(sec: Section, clustered: pd.DataFrame, positive: str,
+                    group_key: str | None) -> None:  # fmt: skip
+    """The patient-clustered analysis beside the lesion-level one, and why they differ."""
+    from ..stats.clustered_table import clustering_sentence
+
+    times = sorted(set(pd.to_numeric(clustered["time_h"], errors="coerce").dropna()))
+    at = 24.0 if 24.0 in times else (times[0] if times else 24.0)
+    sentence = clustering_sentence(
+        clustered, analysis="detection sensitivity", time_h=at,
+        groups=f"{group_key or 'her2'}={positive}",
+    )  # fmt: skip
+    if sentence:
+        sec.paragraphs.append(humanise_groups(sentence))
+    rows = [
+        [humanise_groups(r.analysis), r.method, humanise_groups(r.groups), fmt(r.time_h, 0),
+         fmt(r.estimate, 3), f"{fmt(r.ci_low, 3)}–{fmt(r.ci_high, 3)}",
+         format_p(r.p) if pd.notna(r.p) else "–", fmt(r.n_lesions, 0), fmt(r.n_patients, 0),
+         fmt(r.design_effect, 2), fmt(r.icc, 2)]
+        for r in clustered.itertuples(index=False)
+    ]  # fmt: skip
+    sec.tables.append(
+        Table(
+            [
+                "analysis",
+                "method",
+                "groups",
+                "time (h)",
+                "estimate",
+                "95 % CI",
+                "p",
+                "lesions",
+                "patients",
+                "design effect",
+                "ICC",
+            ],
+            rows,
+            "Lesions nested in patients: the lesion-level analysis (the paper's) beside "
+            "patient-clustered ones.",
+        )  # fmt: skip
+    )
 
 
 # --- tumour-to-normal ratios ----------------------------------------------------------------

@@ -41,6 +41,7 @@ REFERENCE_ANALYSIS: dict[str, Any] = {
             }
             for t in ("1h", "24h", "48h")
         ],  # fmt: skip
+        "primary_time": "24h",  # the paper's headline time point
         "detection": {
             "kind": "ratio",
             "metric": "suv_max_core",

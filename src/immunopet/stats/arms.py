@@ -191,7 +191,7 @@ def time_label_h(label: Any) -> float | None:
         return None
     if isinstance(label, int | float):
         return float(label)
-    from ..study import parse_time_label_h
+    from ..core.timepoints import parse_time_label_h
 
     return parse_time_label_h(str(label))
 

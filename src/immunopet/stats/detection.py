@@ -41,6 +41,7 @@ __all__ = [
     "Proportion",
     "detected",
     "detection_sensitivity",
+    "wilson_bounds",
     "wilson_interval",
 ]
 
@@ -80,6 +81,20 @@ class Proportion:
         )
 
 
+def wilson_bounds(p_hat: float, n: float, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score limits of a proportion ``p_hat`` observed on ``n`` (possibly effective) trials.
+
+    ``(p̂ + z²/2n ± z·√(p̂(1−p̂)/n + z²/4n²)) / (1 + z²/n)`` (Wilson 1927). ``n`` may be
+    a non-integer *effective* sample size n / design effect, as in the Rao–Scott
+    adjustment of a clustered proportion (:mod:`.clustered`).
+    """
+    z = float(norm.ppf(0.5 + confidence / 2))
+    denom = 1 + z * z / n
+    centre = (p_hat + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p_hat * (1 - p_hat) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
 def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Proportion:
     """The Wilson score confidence interval of a binomial proportion.
 
@@ -110,12 +125,8 @@ def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> Proport
     if n == 0:
         nan = float("nan")
         return Proportion(0, 0, nan, nan, nan, confidence)
-    z = float(norm.ppf(0.5 + confidence / 2))
     p = successes / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    low, high = max(0.0, centre - half), min(1.0, centre + half)
+    low, high = wilson_bounds(p, n, confidence)
     # Exact endpoints at the boundaries (round-off would give 1 - 1e-17).
     if successes == 0:
         low = 0.0

@@ -1,32 +1,36 @@
 """The study file: the pydantic model (the one source of defaults) and its YAML loader.
 
-* :mod:`.model` — :class:`Study` and its option models.
+* :mod:`.model` — :class:`Study`: subjects, scans, lesion truth, the preclinical arm.
+* :mod:`.options` — the analysis options (the one source of defaults).
+* nominal time labels in hours: :func:`parse_time_label_h` (:mod:`immunopet.core.timepoints`).
 * :mod:`.loader` — :func:`load_study`: YAML with line numbers, schema, then semantics.
 """
 
 from __future__ import annotations
 
+from ..core.timepoints import parse_time_label_h
 from .loader import StudyFileError
 from .model import (
-    AnalysisOptions,
-    Arm,
-    Comparison,
-    Cutoff,
-    DetectionRule,
-    DosimetryOptions,
-    KineticsOptions,
-    LesionOptions,
     LesionTruth,
     PreclinicalAnimal,
     PreclinicalArm,
     PreclinicalGroup,
     PreclinicalUptake,
     ScanEntry,
-    StatisticsOptions,
     Study,
     Subject,
     load_study,
-    parse_time_label_h,
+)
+from .options import (
+    AnalysisOptions,
+    Arm,
+    Comparison,
+    Cutoff,
+    DetectionOptions,
+    DosimetryOptions,
+    KineticsOptions,
+    LesionOptions,
+    StatisticsOptions,
 )
 
 __all__ = [
@@ -34,7 +38,7 @@ __all__ = [
     "Arm",
     "Comparison",
     "Cutoff",
-    "DetectionRule",
+    "DetectionOptions",
     "DosimetryOptions",
     "KineticsOptions",
     "LesionOptions",

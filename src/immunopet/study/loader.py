@@ -362,7 +362,7 @@ def _check_preclinical(study: Study, issue, check_files: bool):  # type: ignore[
     problem = _check_nuclide(arm.nuclide)
     if problem:
         yield issue((*base, "nuclide"), problem)
-    from .model import parse_time_label_h
+    from ..core.timepoints import parse_time_label_h
 
     def bad_time(label: str) -> str | None:
         try:

@@ -1,4 +1,6 @@
-"""The pipeline's lesion search on the reference scan (:func:`immunopet.pipeline.steps.detect_lesions`).
+"""The lesion search policy (:class:`immunopet.regions.lesion_policy.LesionPolicy`).
+
+It is the one policy ``immunopet run`` and ``immunopet lesions --study`` apply.
 
 Physiological uptake must not be taken for lesions: excluded organs (bladder)
 are widened by a margin for their blurred spill-out, a relative isocontour must
@@ -11,11 +13,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import immunopet.quant
 from immunopet.core.volume import Volume
-from immunopet.pipeline import steps
 from immunopet.regions import LabelMap
 from immunopet.study import LesionOptions
+from immunopet.workflow import lesion_policy
 
 SPACING = (4.0, 4.0, 4.0)
 
@@ -48,32 +49,18 @@ def _phantom():
     return vol.with_array(suv, "SUVbw"), organs
 
 
-def _options(**changes):
-    lo = LesionOptions(**changes)
-    return dict(
-        suv_kind="bw", subject="S1", scan_id="FDG", tracer="FDG", method=lo.method_spec,
-        min_diameter_mm=lo.min_diameter_mm, seed_suv=lo.seed_suv, match_max_distance_mm=15.0,
-        exclude_regions=list(lo.exclude_regions), exclude_margin_voxels=lo.exclude_margin_voxels,
-        min_liver_ratio=lo.min_liver_ratio, organ_background_ratio=lo.organ_background_ratio,
-        truth=[],
-    )  # fmt: skip
+def _find(suv, organs, **changes):
+    """Lesions found by the policy of the study options ``changes``."""
+    return lesion_policy(LesionOptions(**changes)).find(suv, organs).table
 
 
 @pytest.fixture
-def phantom(monkeypatch):
-    suv, organs = _phantom()
-
-    class _Scan:
-        pet = suv
-
-    monkeypatch.setattr(steps, "load_study_scan", lambda o: _Scan())
-    monkeypatch.setattr(steps, "_organ_labels", lambda o, pet: organs)
-    monkeypatch.setattr(immunopet.quant, "suv_volume", lambda scan, kind: suv)
-    return suv
+def phantom():
+    return _phantom()
 
 
 def test_default_options_find_only_the_three_lesions(phantom):
-    table = steps.detect_lesions(_options(), {}).table
+    table = _find(*phantom)
     centres = np.round(table[["centroid_z_mm", "centroid_y_mm", "centroid_x_mm"]] / 4.0)
     assert sorted(map(tuple, centres.to_numpy().astype(int))) == [
         (8, 32, 50),
@@ -84,13 +71,13 @@ def test_default_options_find_only_the_three_lesions(phantom):
 
 
 def test_without_the_safeguards_physiology_is_taken_for_lesions(phantom):
-    table = steps.detect_lesions(
-        _options(exclude_margin_voxels=0, organ_background_ratio=None, min_liver_ratio=None), {}
-    ).table
+    table = _find(
+        *phantom, exclude_margin_voxels=0, organ_background_ratio=None, min_liver_ratio=None
+    )
     assert len(table) > 3 or (table.volume_ml > 50).any()
 
 
-def test_a_warm_liver_without_lesions_is_not_flooded(monkeypatch):
+def test_a_warm_liver_without_lesions_is_not_flooded():
     """Smooth noise in a lesion-free liver: no lesion by default; the bare 41 % isocontour
     of a seed component (max ≈ 3.4) would take the whole liver."""
     from scipy import ndimage
@@ -103,13 +90,6 @@ def test_a_warm_liver_without_lesions_is_not_flooded(monkeypatch):
     suv = np.where(liver, 2.4 + 0.35 * noise / noise[liver].std(), 0.6)
     vol = Volume(suv, SPACING, unit="SUVbw")
     organs = LabelMap(vol.with_array(liver.astype(np.int16), "label"), {1: "liver"})
-
-    class _Scan:
-        pet = vol
-
-    monkeypatch.setattr(steps, "load_study_scan", lambda o: _Scan())
-    monkeypatch.setattr(steps, "_organ_labels", lambda o, pet: organs)
-    monkeypatch.setattr(immunopet.quant, "suv_volume", lambda scan, kind: vol)
-    assert len(steps.detect_lesions(_options(), {}).table) == 0
-    bare = steps.detect_lesions(_options(organ_background_ratio=None, min_liver_ratio=None), {})
-    assert bare.table.volume_ml.max() > 50.0
+    assert len(_find(vol, organs)) == 0
+    bare = _find(vol, organs, organ_background_ratio=None, min_liver_ratio=None)
+    assert bare.volume_ml.max() > 50.0

@@ -1,0 +1,239 @@
+"""The per-subject recipe: measurements → time-integrated activities → organ doses.
+
+The same functions serve ``immunopet run`` (:mod:`immunopet.pipeline.dose_steps`)
+and the single-step commands ``immunopet tac`` / ``immunopet dose``, with the
+study model's options (:class:`~immunopet.study.KineticsOptions`,
+:class:`~immunopet.study.DosimetryOptions`) — the one source of defaults.
+"""
+
+from __future__ import annotations
+
+import warnings
+from typing import Any
+
+import pandas as pd
+
+from ..core.errors import ImmunopetError, ImmunopetWarning, InvalidValueError
+from ..core.organs import NON_ORGAN_PREFIXES, canonical_organ
+from ..core.schema import RegionKind
+from ..study import DosimetryOptions, KineticsOptions
+from .tables import DoseTable, MeasurementTable, TiaTable
+
+__all__ = ["integrate", "organ_doses", "phantom_sources"]
+
+
+def integrate(
+    measurements: MeasurementTable,
+    options: KineticsOptions,
+    *,
+    tracer: str | None = None,
+    injected_activity_bq: float | None = None,
+    relative_sd: float | None = None,
+    head: str = "linear",
+    uncertainty: str = "delta",
+    seed: int = 0,
+    kinds: tuple[RegionKind, ...] = RegionKind.organ_curve_kinds(),
+    remainder: bool = False,
+    curves: list[Any] | None = None,
+    warn: bool = False,
+) -> TiaTable:
+    """Time-integrated activity of every organ, blood and whole-body curve.
+
+    With ``options.urinary_fraction`` the imaged bladder is replaced by the dynamic
+    bladder model (MIRD Pamphlet 14 rev.) fed by the measured whole-body clearance.
+    The remainder of body is not a row by default: the dosimetry derives it from
+    ``whole_body``. ``remainder=True`` adds the OLINDA/EXM-style ``remainder`` row
+    (whole body − organ sources; the no-excretion whole body when none was imaged)
+    for export to other tools; :func:`organ_doses` then ignores it. ``curves``, when
+    given, are the curves of ``measurements`` already built (e.g. to check or plot them).
+    ``warn`` emits each fit's caveats as warnings (they are in the ``warnings`` column too).
+    """
+    from ..kinetics import KINETICS_COLUMNS, fit_tac
+
+    if curves is None:
+        curves = measurements.curves(
+            tracer=tracer, kinds=kinds, injected_activity_bq=injected_activity_bq,
+            relative_sd=relative_sd,
+        )  # fmt: skip
+    results = [
+        fit_tac(
+            c, options.model, head=head, tail=options.tail, uncertainty=uncertainty, seed=seed,
+            warn=warn,
+        )
+        for c in curves
+    ]  # fmt: skip
+    if options.urinary_fraction is not None:
+        kind_of = {(c.subject, c.region): c.region_kind for c in curves}
+        results = _with_dynamic_bladder(results, options, kind_of)
+    if remainder:
+        results = results + _remainders(curves, results)
+    rows = [r.to_row() for r in results]
+    return TiaTable(pd.DataFrame(rows, columns=None if rows else list(KINETICS_COLUMNS)))
+
+
+def _with_dynamic_bladder(
+    results: list[Any], options: KineticsOptions, kind_of: dict[tuple[str, str], str]
+) -> list[Any]:
+    """Replace each subject's imaged bladder by the dynamic bladder model.
+
+    Falls back to the imaged bladder, with a warning, when there is no whole-body
+    curve or it does not clear faster than physical decay.
+    """
+    from ..kinetics import bladder_tia_from_whole_body
+
+    out: list[Any] = []
+    for subject in dict.fromkeys(r.subject for r in results):
+        mine = [r for r in results if r.subject == subject]
+        whole_body = next(
+            (r for r in mine if kind_of.get((r.subject, r.region)) == RegionKind.WHOLE_BODY.value),
+            None,
+        )
+        try:
+            if whole_body is None:
+                raise ImmunopetError("no whole-body curve to take the urinary clearance from")
+            bladder = bladder_tia_from_whole_body(
+                whole_body,
+                float(options.urinary_fraction or 0.0),
+                voiding_interval_h=float(options.voiding_interval_h),
+            )
+        except ImmunopetError as exc:
+            warnings.warn(f"{subject}: dynamic bladder model not used, imaged bladder kept: "
+                          f"{exc}", ImmunopetWarning, stacklevel=3)  # fmt: skip
+            out.extend(mine)
+            continue
+        # The imaged wall is the spill-out of the urine it holds; in the MIRD schema the
+        # contents irradiate the wall, which is not a source of its own.
+        drop = {bladder.region, "urinary_bladder_wall"}
+        out.extend([r for r in mine if r.region not in drop] + [bladder])
+    return out
+
+
+def _remainders(curves: list[Any], results: list[Any]) -> list[Any]:
+    """One OLINDA-style remainder row per subject with a known injected activity."""
+    from ..kinetics import remainder_tia, whole_body_tia_no_excretion
+
+    out = []
+    kinds = {(c.subject, c.region): c.region_kind for c in curves}
+    for subject in dict.fromkeys(r.subject for r in results):
+        mine = [r for r in results if r.subject == subject]
+        first = next(c for c in curves if c.subject == subject)
+        if not first.injected_activity_bq:
+            continue
+        wb = [r for r in mine if kinds.get((subject, r.region)) == RegionKind.WHOLE_BODY.value]
+        if wb:
+            whole_body = wb[0]
+        else:
+            whole_body = whole_body_tia_no_excretion(
+                subject, first.nuclide, first.injected_activity_bq
+            )
+            out.append(whole_body)
+        organs = [
+            r for r in mine
+            if kinds.get((subject, r.region), RegionKind.ORGAN.value) == RegionKind.ORGAN.value
+            and r is not whole_body
+        ]  # fmt: skip
+        out.append(remainder_tia(whole_body, organs))
+    return out
+
+
+def phantom_sources(tias: TiaTable) -> tuple[pd.DataFrame, list[str]]:
+    """The TIA rows the phantom has a source for, and the regions left to the remainder.
+
+    The blood pool and lesions are not organ sources; regions the phantom does not
+    know (e.g. ``arm_bones``) are dropped here, so their activity stays in the
+    remainder of body through ``whole_body``.
+    """
+    df = tias.frame
+    regions = df["region"].astype(str).str.strip().str.lower()
+    whole = regions.isin([RegionKind.WHOLE_BODY.value, "total_body"])
+    # A remainder row beside a whole-body row is derived from it: the dosimetry derives
+    # its own (so that regions it drops below stay in the remainder).
+    with_whole = set(df.loc[whole, "subject"])
+    df = df[~((regions == "remainder") & df["subject"].isin(with_whole))]
+    keep, unknown = [], []
+    for region in df["region"].astype(str):
+        key = region.strip().lower()
+        if key.startswith(NON_ORGAN_PREFIXES):
+            keep.append(False)
+            continue
+        try:
+            canonical_organ(region)
+            keep.append(True)
+        except InvalidValueError:
+            keep.append(False)
+            unknown.append(region)
+    return df[keep], sorted(set(unknown))
+
+
+def _with_suggestion(region: str) -> str:
+    """``region`` with the close phantom names it may be a typo of."""
+    import difflib
+
+    from ..core.organs import ORGAN_NAMES, normalise_name
+
+    close = difflib.get_close_matches(normalise_name(region), ORGAN_NAMES, n=2, cutoff=0.75)
+    return f"{region!r}" + (f" (did you mean {' or '.join(map(repr, close))}?)" if close else "")
+
+
+def organ_doses(
+    tias: TiaTable,
+    options: DosimetryOptions,
+    *,
+    nuclide: str | None = None,
+    **kwargs: object,
+) -> DoseTable:
+    """Organ absorbed doses and effective dose of every subject of ``tias``.
+
+    The measured field of view (``whole_body``) is the total-body source; organs
+    named beside it turn it into the remainder of body (OLINDA-style). Regions the
+    phantom does not know are left in the remainder, with one warning naming them.
+
+    Parameters
+    ----------
+    nuclide
+        The nuclide of the S-values; default ``options.nuclide``, else the table's.
+        It must be the nuclide whose decay the TIAs were integrated with.
+
+    Raises
+    ------
+    InvalidValueError
+        The TIAs were integrated with another nuclide's decay than the one asked for.
+    """
+    from ..core.nuclides import parse_nuclide_name
+    from ..dosimetry.organ_dose import organ_doses_table
+
+    rows, unknown = phantom_sources(tias)
+    if unknown:
+        warnings.warn(
+            "regions without a phantom organ, left in the remainder of body: "
+            + ", ".join(_with_suggestion(r) for r in unknown),
+            ImmunopetWarning,
+            stacklevel=2,
+        )
+    if rows.empty:
+        raise InvalidValueError(
+            "no region of the TIA table is a source of the phantom: "
+            + ", ".join(_with_suggestion(r) for r in unknown or tias.frame["region"].astype(str)),
+            file=tias.source,
+            field="region",
+        )
+    asked = nuclide or options.nuclide
+    integrated = tias.nuclides
+    if asked is None:
+        if not integrated:
+            raise InvalidValueError(
+                "the TIA table names no nuclide: give --nuclide", file=tias.source, field="nuclide"
+            )
+        asked = integrated[0]
+    asked = parse_nuclide_name(asked)
+    other = [n for n in integrated if n != asked]
+    if other:
+        raise InvalidValueError(
+            f"the TIAs were integrated with the decay of {', '.join(other)}, not {asked}: "
+            "S-values of one nuclide cannot be applied to another's TIAs; predict the "
+            "therapy nuclide's TIAs from the imaging ones instead",
+            file=tias.source,
+            field="nuclide",
+            value=asked,
+        )
+    return DoseTable(organ_doses_table(rows, asked, options.phantom, **kwargs))
