@@ -34,7 +34,13 @@ from ...core.nuclides import Nuclide, beta_spectrum, emissions, parse_nuclide_na
 from ..emission import emission_spectrum
 from .media import get_medium
 
-__all__ = ["RadialDeposition", "csda_range_cm", "electron_sources", "radial_energy_deposition"]
+__all__ = [
+    "RadialDeposition",
+    "csda_range_cm",
+    "electron_shell_energy",
+    "electron_sources",
+    "radial_energy_deposition",
+]
 
 
 @dataclass(frozen=True)
@@ -149,8 +155,42 @@ def _spread(energies, yields, table_e, cum, x_edges, scale_of, edges_mass):
     return shells, float(beyond), float(radiated)
 
 
+def electron_shell_energy(
+    energy_mev: np.ndarray,
+    yield_per_decay: np.ndarray,
+    medium: str,
+    edges_cm: np.ndarray,
+    density_g_cm3: float | None = None,
+) -> tuple[np.ndarray, float, float]:
+    """Energy (MeV per decay) that electron lines deposit in shells ``edges_cm``.
+
+    Returns (shell energies, energy beyond the last shell, energy radiated as
+    bremsstrahlung); ``density_g_cm3`` overrides the medium's kernel density.
+    """
+    med = get_medium(medium)
+    rho = med.density_g_cm3 if density_g_cm3 is None else float(density_g_cm3)
+    t = _tables()
+    frac = t[f"{med.name}/electron_fraction_per_bin"]  # last column: beyond x_max
+    x_edges = np.linspace(0.0, float(t["electron_x_max"]), frac.shape[1])
+    e_cum = np.concatenate([np.zeros((frac.shape[0], 1)), np.cumsum(frac, axis=1)], axis=1)
+    mat_log_e = np.log(t["material_energy_mev"])
+    csda = t[f"{med.name}/csda_range_g_cm2"]
+    return _spread(
+        np.atleast_1d(np.asarray(energy_mev, dtype=float)),
+        np.atleast_1d(np.asarray(yield_per_decay, dtype=float)),
+        t["electron_energy_mev"],
+        e_cum,
+        x_edges,
+        lambda e: np.interp(np.log(e), mat_log_e, csda),
+        np.asarray(edges_cm, dtype=float) * rho,
+    )
+
+
 def radial_energy_deposition(
-    nuclide: str | Nuclide, medium: str, edges_cm: np.ndarray
+    nuclide: str | Nuclide,
+    medium: str,
+    edges_cm: np.ndarray,
+    density_g_cm3: float | None = None,
 ) -> RadialDeposition:
     """Energy per decay deposited in shells ``edges_cm`` around a point source (module doc).
 
@@ -162,26 +202,16 @@ def radial_energy_deposition(
         ``water``, ``soft_tissue`` or ``bone`` (:mod:`.media`), at its kernel density.
     edges_cm
         Increasing shell edges starting at 0 (cm).
+    density_g_cm3
+        Overrides the medium's kernel density (composition kept; lengths scale as 1/ρ).
     """
     med = get_medium(medium)
+    rho = med.density_g_cm3 if density_g_cm3 is None else float(density_g_cm3)
     t = _tables()
     edges = np.asarray(edges_cm, dtype=float)
-    edges_mass = edges * med.density_g_cm3
+    edges_mass = edges * rho
     e_el, y_el, alpha_mev = electron_sources(nuclide)
-    frac = t[f"{med.name}/electron_fraction_per_bin"]  # last column: beyond x_max
-    x_edges = np.linspace(0.0, float(t["electron_x_max"]), frac.shape[1])
-    e_cum = np.concatenate([np.zeros((frac.shape[0], 1)), np.cumsum(frac, axis=1)], axis=1)
-    mat_log_e = np.log(t["material_energy_mev"])
-    csda = t[f"{med.name}/csda_range_g_cm2"]
-    electron, e_beyond, brem = _spread(
-        e_el,
-        y_el,
-        t["electron_energy_mev"],
-        e_cum,
-        x_edges,
-        lambda e: np.interp(np.log(e), mat_log_e, csda),
-        edges_mass,
-    )
+    electron, e_beyond, brem = electron_shell_energy(e_el, y_el, med.name, edges, rho)
     electron[0] += alpha_mev
     spec = emission_spectrum(nuclide)
     p_e, p_y = spec.photon_energy_mev, spec.photon_yield
