@@ -72,7 +72,7 @@ class VoxelKernel:
         Canonical nuclide name.
     escaped_energy_fraction
         Fraction of the energy emitted per decay that is not deposited inside the grid
-        (photons and electrons leaving it, bremsstrahlung).
+        (photons, including bremsstrahlung, and electrons leaving it).
     method
         How the kernel was made (one line).
     """
