@@ -197,6 +197,10 @@ def test_shipped_electron_table_matches_fresh_monte_carlo():
         csda_range_g_cm2=t["water/csda_range_g_cm2"],
         collision_fraction=col,
         inverse_transport_mfp_cm2_g=t["water/inv_l1_cm2_g"],
+        restricted_range_g_cm2=t["water/restricted_range_g_cm2"],
+        restricted_collision_fraction=t["water/restricted_collision_fraction"],
+        hard_cross_section_cm2_g=t["water/hard_cross_section_cm2_g"],
+        delta_cut_mev=float(t["delta_cut_mev"]),
         n_histories=3000,
         seed=99,
     )
