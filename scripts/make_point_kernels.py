@@ -121,7 +121,9 @@ def main() -> int:
             brem.append(b)
             r0.append(r)
         phot = [
-            simulate_photon_point_kernel(float(e), medium.photon_material, n_histories=N_PHOTON, seed=i)
+            simulate_photon_point_kernel(
+                float(e), medium.photon_material, n_histories=N_PHOTON, seed=i
+            )
             for i, e in enumerate(PHOTON_ENERGIES_MEV)
         ]
         for key, val in tab.items():

@@ -45,9 +45,7 @@ def _value(k: VoxelKernel, ijk: tuple[int, int, int]) -> float:
     return float(a[c[0] + ijk[2], c[1] + ijk[1], c[2] + ijk[0]])
 
 
-@pytest.mark.parametrize(
-    ("nuclide", "voxel_mm"), [("I-131", 3.0), ("I-131", 6.0), ("Y-90", 5.0)]
-)
+@pytest.mark.parametrize(("nuclide", "voxel_mm"), [("I-131", 3.0), ("I-131", 6.0), ("Y-90", 5.0)])
 def test_centre_voxel_within_5_percent_of_lanconelli(nuclide, voxel_mm):
     k = dose_voxel_kernel(nuclide, voxel_mm, "soft_tissue")
     ref = LANCONELLI[(nuclide, voxel_mm)][(0, 0, 0)]
@@ -157,7 +155,9 @@ def test_voxel_integration_matches_brute_force_double_integral():
         centre = np.mean(np.all(idx == 0, axis=1))
         face = np.mean((idx[:, 0] == 1) & (idx[:, 1] == 0) & (idx[:, 2] == 0))
         rot = np.repeat(np.eye(3)[None], 1, axis=0)
-        k, outside = _splat(np.array([r]), np.array([1.0]), np.array([200_000]), rot, a, np.array([2, 2, 2]))
+        k, outside = _splat(
+            np.array([r]), np.array([1.0]), np.array([200_000]), rot, a, np.array([2, 2, 2])
+        )
         assert k[2, 2, 2] == pytest.approx(centre, abs=4e-3)
         assert k[2, 2, 3] == pytest.approx(face, abs=2e-3)
         assert k.sum() + outside == pytest.approx(1.0, abs=1e-9)

@@ -28,9 +28,7 @@ def kernel(
     voxel_mm: list[float] = typer.Option(  # noqa: B008
         ..., "--voxel-mm", help="Voxel size in mm: one value (cubic) or three (x y z)."
     ),
-    medium: str = typer.Option(
-        "soft_tissue", "--medium", help=f"Medium: {', '.join(MEDIA)}."
-    ),
+    medium: str = typer.Option("soft_tissue", "--medium", help=f"Medium: {', '.join(MEDIA)}."),
     half_width: int | None = typer.Option(
         None, "--half-width", help="Voxels from centre to edge (default: 100 mm, ≤ 40 voxels)."
     ),

@@ -109,7 +109,14 @@ def moller_tables(
             + (tau / (tau + 1.0)) ** 2 / e**2
             - (2.0 * tau + 1.0) / ((tau + 1.0) ** 2 * w * (e - w))
         )
-        k = 2.0 * np.pi * CLASSICAL_ELECTRON_RADIUS_CM**2 * ELECTRON_MASS_MEV * electrons_per_g / beta2
+        k = (
+            2.0
+            * np.pi
+            * CLASSICAL_ELECTRON_RADIUS_CM**2
+            * ELECTRON_MASS_MEV
+            * electrons_per_g
+            / beta2
+        )
         sigma[i] = k * np.trapezoid(f, w)
         stop[i] = k * np.trapezoid(w * f, w)
     return sigma, stop

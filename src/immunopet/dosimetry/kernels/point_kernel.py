@@ -205,7 +205,9 @@ def bremsstrahlung_lines(
     e = np.atleast_1d(np.asarray(energy_mev, dtype=float))
     y = np.atleast_1d(np.asarray(yield_per_decay, dtype=float))
     frac = np.interp(
-        np.log(e), np.log(t["electron_energy_mev"]), t[f"{med.name}/electron_bremsstrahlung_fraction"]
+        np.log(e),
+        np.log(t["electron_energy_mev"]),
+        t[f"{med.name}/electron_bremsstrahlung_fraction"],
     )
     radiated = y * e * frac
     nodes, weights = np.polynomial.legendre.leggauss(6)
