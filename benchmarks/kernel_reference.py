@@ -10,13 +10,15 @@ one; then Lu-177 and Tb-152 sphere S-values beside the published tables used in 
 Which Monte Carlo we follow: neither table is used to make the kernels — they come from
 immunopet's own class II condensed-history electron MC (ESTAR) and photon MC (XCOM) with
 ICRP-107 spectra. Where the source term is the same (Y-90: no IC electrons) our centre
-voxels agree with Lanconelli's within ~1 % and all neighbours within a few per cent, and
-their I-131 photon tail within ~2 %, so our transport follows EGSnrc's. Lanconelli's
-Lu-177 centre is 7–9 % below ours at every voxel size while every neighbour agrees: their
-11³ grid holds 7 % less energy than ICRP-107's Lu-177 emits (0.140 vs 0.150 MeV within the
-grid), i.e. their Lu-177 source lacks most of the 0.0146 MeV of IC + Auger electrons that
-ICRP-107 lists; we keep ICRP-107. The PyTheranostics kernel is more compact than both
-(centre higher, first neighbour lower).
+voxels agree with Lanconelli's within ~1 % and the neighbours within a few per cent, and
+their I-131 photon tail within ~2 %: our transport follows EGSnrc's. Lanconelli's Lu-177
+centre is 7–9 % below ours at every voxel size while the neighbours agree; their 11³ grid
+holds 7 % less energy than ICRP-107's Lu-177 emits, and our kernel with the β spectrum
+alone (no IC/Auger lines, printed below) falls 3–4 % *below* theirs: their Lu-177 source
+carries only part of ICRP-107's 0.0146 MeV of IC + Auger electrons. We keep ICRP-107
+(complete emissions). The PyTheranostics kernel holds ICRP-107's energy but is more compact
+than both (centre +7 %, face −8 %, second neighbour −17 % vs ours), which points to its
+electron transport, not its source; we follow the EGSnrc one.
 
 Usage (reads ../shared/reference/external when present; override with ``--reference DIR``)::
 
@@ -33,6 +35,9 @@ from pathlib import Path
 import numpy as np
 
 from immunopet.dosimetry.kernels import dose_voxel_kernel
+from immunopet.dosimetry.kernels.media import get_medium
+from immunopet.dosimetry.kernels.point_kernel import electron_shell_energy, electron_sources
+from immunopet.dosimetry.kernels.voxel import MEV_TO_J, _rotations, _shell_edges_cm, _splat
 from immunopet.dosimetry.sphere import sphere_s_value
 
 DEFAULT_REFERENCE = Path(__file__).resolve().parents[2] / "shared" / "reference" / "external"
@@ -63,6 +68,19 @@ def _ours(kernel, ijk):
     return float(a[c[0] + ijk[2], c[1] + ijk[1], c[2] + ijk[0]])
 
 
+def line_electron_kernel(nuclide: str, voxel_mm: float, half_width: int) -> np.ndarray:
+    """Voxel kernel (mGy/(MBq·s)) of the IC + Auger electrons alone, soft tissue."""
+    med = get_medium("soft_tissue")
+    a_cm = np.full(3, voxel_mm / 10.0)
+    hw = np.full(3, half_width, dtype=np.int64)
+    edges = _shell_edges_cm(a_cm, hw)
+    e, y, _ = electron_sources(nuclide, kinds=("IE", "auger"))
+    shells, _, _ = electron_shell_energy(e, y, med.name, edges)
+    r_mid = 0.5 * (edges[1:] + edges[:-1])
+    k, _ = _splat(r_mid, shells, np.full(r_mid.size, 2048), _rotations(r_mid.size, 1), a_cm, hw)
+    return k * MEV_TO_J / (med.density_g_cm3 * float(np.prod(a_cm)) * 1e-3) * 1e9
+
+
 def lanconelli_table(folder: Path) -> list[dict[str, float]]:
     out = []
     for path in sorted(folder.glob("*soft.txt")):
@@ -75,6 +93,8 @@ def lanconelli_table(folder: Path) -> list[dict[str, float]]:
         row: dict[str, float] = {"nuclide": nuclide, "voxel_mm": size}
         for name, ijk in OFFSETS.items():
             row[name] = _ours(k, ijk) / ref[ijk]
+        lines = line_electron_kernel(nuclide, size, 6)
+        row["β-only centre"] = (_ours(k, (0, 0, 0)) - lines[6, 6, 6]) / ref[(0, 0, 0)]
         mult = {ijk: 2 ** sum(x > 0 for x in ijk) for ijk in ref}
         row["sum 11³"] = sum(mult[ijk] * _ours(k, ijk) for ijk in ref) / sum(
             mult[ijk] * s for ijk, s in ref.items()
@@ -92,8 +112,9 @@ def main() -> int:
     lan = ref / "lanconelli2012-voxel-s"
     if lan.is_dir():
         print("ours / Lanconelli et al. 2012 (soft tissue, 1.04 g/cm³)")
-        cols = ["centre", "face", "edge", "corner", "(0,0,2)", "sum 11³"]
+        cols = ["centre", "face", "edge", "corner", "(0,0,2)", "sum 11³", "β-only centre"]
         print(f"{'nuclide':8s}{'mm':>6s} " + " ".join(f"{c:>8s}" for c in cols))
+        print("  (β-only: our kernel without the IC and Auger lines, a diagnostic of the source)")
         rows = sorted(lanconelli_table(lan), key=lambda r: (r["nuclide"], r["voxel_mm"]))
         for r in rows:
             print(

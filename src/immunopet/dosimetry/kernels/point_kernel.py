@@ -99,17 +99,22 @@ def csda_range_cm(energy_mev: np.ndarray | float, medium: str) -> np.ndarray:
     return r / med.density_g_cm3
 
 
-def electron_sources(nuclide: str | Nuclide) -> tuple[np.ndarray, np.ndarray, float]:
+def electron_sources(
+    nuclide: str | Nuclide, kinds: tuple[str, ...] = ("beta", "IE", "auger")
+) -> tuple[np.ndarray, np.ndarray, float]:
     """Electron energies (MeV) and intensities (per decay) of a nuclide, plus alpha MeV/decay.
 
-    β spectrum bins (mid energies; intensities scaled to ICRP-107's Σ y·Ē_β), then IC and
-    Auger lines.
+    β spectrum bins (mid energies; intensities scaled to ICRP-107's Σ y·Ē_β), then IC
+    (``"IE"``) and Auger lines; ``kinds`` selects among the three (the alpha energy is
+    returned whatever ``kinds``).
     """
     canonical = nuclide.name if isinstance(nuclide, Nuclide) else parse_nuclide_name(nuclide)
     em = emissions(canonical)
     e_parts, y_parts = [], []
     e_spec, n_spec = beta_spectrum(canonical)
     beta_mev = sum(em[k].energy_per_decay_mev for k in ("beta-", "beta+") if k in em)
+    if "beta" not in kinds:
+        beta_mev = 0.0
     if e_spec.size > 1 and beta_mev > 0:
         mid = 0.5 * (e_spec[1:] + e_spec[:-1])
         w = 0.5 * (n_spec[1:] + n_spec[:-1]) * np.diff(e_spec)
@@ -124,7 +129,7 @@ def electron_sources(nuclide: str | Nuclide) -> tuple[np.ndarray, np.ndarray, fl
                 e_parts.append(em[k].energy_mev)
                 y_parts.append(em[k].yield_per_decay)
     for k in ("IE", "auger"):
-        if k in em:
+        if k in em and k in kinds:
             e_parts.append(em[k].energy_mev)
             y_parts.append(em[k].yield_per_decay)
     alpha_mev = sum(em[k].energy_per_decay_mev for k in ("alpha", "alpha recoil") if k in em)
