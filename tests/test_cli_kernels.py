@@ -52,6 +52,7 @@ def test_sphere_command_json(capsys):
         ["sphere", "Lu-177", "--mass-g", "-1"],
         ["kernel", "Lu-177", "--voxel-mm", "4", "--medium", "lead", "-o", "x.nii.gz"],
         ["kernel", "Xx-999", "--voxel-mm", "4", "-o", "x.nii.gz"],
+        ["kernel", "Lu-177", "--voxel-mm", "4,4", "-o", "x.nii.gz"],
     ],
 )
 def test_bad_input_exits_2_with_one_line(argv, capsys, tmp_path, monkeypatch):
@@ -61,3 +62,11 @@ def test_bad_input_exits_2_with_one_line(argv, capsys, tmp_path, monkeypatch):
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("immunopet error") and "Traceback" not in err
+
+
+def test_kernel_command_box_voxels(tmp_path):
+    out = tmp_path / "box.nii"
+    main(["kernel", "I-131", "--voxel-mm", "2,2.5,3", "--half-width", "3", "-o", str(out)])
+    img = nib.load(out)
+    assert img.shape == (7, 7, 7)
+    np.testing.assert_allclose(img.header.get_zooms()[:3], (2.0, 2.5, 3.0), rtol=1e-6)

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
+from ..core.errors import InvalidValueError
 from ..core.volume import Volume
 from ..dosimetry.kernels import dose_voxel_kernel
 from ..dosimetry.kernels.media import MEDIA
 from ..dosimetry.sphere import lesion_sphere_s_value
 from ..io import write_nifti
 
-__all__ = ["kernel", "register", "sphere"]
+__all__ = ["kernel", "parse_voxel_mm", "register", "sphere"]
 
 console = Console()
 
@@ -23,10 +25,32 @@ console = Console()
 KERNEL_UNIT = "mGy/(MBq*s)"
 
 
+def parse_voxel_mm(text: str) -> float | tuple[float, float, float]:
+    """``"4.8"`` → 4.8; ``"2,2,3.27"`` or ``"2x2x3.27"`` → (2.0, 2.0, 3.27).
+
+    Raises
+    ------
+    InvalidValueError
+        Not one or three numbers.
+    """
+    parts = [p for p in re.split(r"[,x×\s]+", text.strip()) if p]
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 3):
+        raise InvalidValueError(
+            f"--voxel-mm takes one number or three (x,y,z), got {text!r}",
+            field="--voxel-mm",
+            value=text,
+        )
+    return values[0] if len(values) == 1 else (values[0], values[1], values[2])
+
+
 def kernel(
     nuclide: str = typer.Argument(..., help="Nuclide, e.g. Lu-177, I-124, Zr-89."),
-    voxel_mm: list[float] = typer.Option(  # noqa: B008
-        ..., "--voxel-mm", help="Voxel size in mm: one value (cubic) or three (x y z)."
+    voxel_mm: str = typer.Option(
+        ..., "--voxel-mm", help="Voxel size in mm: one value (cubic) or x,y,z (e.g. 2,2,3.27)."
     ),
     medium: str = typer.Option("soft_tissue", "--medium", help=f"Medium: {', '.join(MEDIA)}."),
     half_width: int | None = typer.Option(
@@ -35,13 +59,7 @@ def kernel(
     output: Path = typer.Option(..., "-o", "--output", help="Output NIfTI (.nii or .nii.gz)."),  # noqa: B008
 ) -> None:
     """Dose voxel kernel: dose to each voxel per decay in the centre voxel, mGy/(MBq·s)."""
-    from ..core.errors import InvalidValueError
-
-    if len(voxel_mm) not in (1, 3):
-        raise InvalidValueError(
-            "--voxel-mm takes one value or three (x y z)", field="--voxel-mm", value=voxel_mm
-        )
-    size = voxel_mm[0] if len(voxel_mm) == 1 else tuple(voxel_mm)
+    size = parse_voxel_mm(voxel_mm)
     k = dose_voxel_kernel(nuclide, size, medium=medium, half_width=half_width)
     hx, hy, hz = k.half_width
     vx, vy, vz = k.voxel_mm
