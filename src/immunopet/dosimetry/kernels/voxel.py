@@ -56,7 +56,7 @@ _ALGORITHM_VERSION = "1"
 _GOLDEN_ANGLE = math.pi * (3.0 - math.sqrt(5.0))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity equality and hash: the array is not hashable
 class VoxelKernel:
     """Dose to each voxel per decay in the centre voxel, in mGy/(MBq·s).
 
