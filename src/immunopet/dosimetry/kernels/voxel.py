@@ -63,7 +63,11 @@ class VoxelKernel:
     Attributes
     ----------
     array_mgy_per_mbq_s
-        float32, shape (nz, ny, nx), all odd; the source voxel is the centre element.
+        float32, shape (nz, ny, nx), all odd; the source voxel is the centre element
+        ``[nz // 2, ny // 2, nx // 2]`` and element ``[c_z + k, c_y + j, c_x + i]`` is the
+        target offset by (i, j, k) voxels along (x, y, z). Symmetric under every axis
+        reflection, so dose map (mGy) = TIA map (MBq·s, same grid) ⊛ kernel (linear
+        convolution) in a homogeneous medium. Read-only.
     voxel_mm
         Voxel size (x, y, z) in mm.
     medium
