@@ -10,12 +10,16 @@ Kidneys (0.35 × blood), lungs (0.4 × blood) and bladder are assumed.
 
 The published values are what the paper's readers measured on micro-PET images
 (ROI-based, no partial-volume correction). As the clinical twin does, the twin
-reads each drawn value as an image reading and sets the true tumour
-concentration so that the mean of the noiseless image over the tumour's true
-sphere equals it: ``true = (target − spill-in) / RC`` with RC the sphere-mean
-recovery of that animal's tumour under the micro-PET kernel (:mod:`.mouse`).
-Muscle, liver and blood are large next to the kernel and are used as drawn.
-The analysis never sees this: it finds its own VOIs on noisy images.
+reads each drawn tumour, muscle and liver value as an image reading and sets
+the true concentrations so that the noiseless image reads them in a reader's
+ROI: the tumour's true sphere, and 4 mm spheres at the muscle and liver
+centres written to the study file. Readings are linear in the true values,
+``reading_i = Σ_j M_ij · true_j + spill_i`` (M_ij: mean over ROI i of region j's
+blurred weight map; spill_i from blood, lungs, kidneys, bladder, used as
+drawn), so ``true = M⁻¹ (target − spill)``. For the tumour M_tt is the
+sphere-mean recovery coefficient of that animal's tumour under the micro-PET
+kernel (:mod:`.mouse`; ≈ 0.43 for 6.5 mm with 124I). The analysis never sees
+this: it grows its own tumour VOI on noisy images.
 
 Output (``out_dir``): ``images/<animal>_<t>h.nii.gz`` + PET-BIDS ``.json`` (Bq/mL
 at scan start, TimeZero = injection, weight, injected activity, tracer), and
@@ -36,6 +40,7 @@ import pandas as pd
 from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition
 from ..io.nifti import write_nifti
+from ..measure.preclinical import sphere_voi
 from .mouse import MOUSE_REGIONS, MicroPetSystem, blur, micropet_kernel, mouse_anatomy, noisy_image
 from .preclinical import (
     _BLOOD_PCT,
@@ -46,9 +51,12 @@ from .preclinical import (
     TIMES_H,
 )
 
-__all__ = ["MicropetArm", "simulate_micropet_arm"]
+__all__ = ["READER_SPHERE_MM", "MicropetArm", "simulate_micropet_arm"]
 
 _BLADDER_PCT = (6.0, 4.0, 3.0, 2.5, 2.0)  # assumed free-iodide excretion
+_CALIBRATED = ("tumour", "muscle", "liver")
+#: Diameter (mm) of the reader's muscle and liver spheres (the study model's default).
+READER_SPHERE_MM = 4.0
 _INJECTION_START = datetime(2026, 1, 5, 9, 0, 0)
 
 
@@ -116,16 +124,27 @@ def simulate_micropet_arm(
             diameter = float(rng.uniform(5.0, 8.0))
             anat = mouse_anatomy(weight_g, diameter, voxel_mm=system.voxel_mm)
             blurred = {r: blur(anat.weights[r], kernel) for r in MOUSE_REGIONS}
-            sphere = anat.weights["tumour"] >= 0.5
-            rc = float(blurred["tumour"][sphere].mean())
+            rois = {
+                "tumour": anat.weights["tumour"] >= 0.5,
+                "muscle": sphere_voi(anat.grid, anat.muscle_centre_mm, READER_SPHERE_MM),
+                "liver": sphere_voi(anat.grid, anat.liver_centre_mm, READER_SPHERE_MM),
+            }
+            read = {
+                (i, j): float(blurred[j][m].mean()) for i, m in rois.items() for j in MOUSE_REGIONS
+            }
+            rc = read[("tumour", "tumour")]
+            matrix = np.array([[read[(i, j)] for j in _CALIBRATED] for i in _CALIBRATED])
             injection = _INJECTION_START + timedelta(minutes=10 * k_animal)
             k_animal += 1
             images = {}
             for k, time_h in enumerate(TIMES_H):
-                pct = {r: float(target[r][k]) for r in MOUSE_REGIONS if r != "tumour"}
-                spill = sum(pct[r] * float(blurred[r][sphere].mean()) for r in pct)
-                goal = float(target["tumour"][k])
-                pct["tumour"] = max((goal - spill) / rc, 0.5 * pct["muscle"])
+                pct = {r: float(target[r][k]) for r in MOUSE_REGIONS}
+                goals = np.array([pct[i] for i in _CALIBRATED])
+                spill = np.array([sum(pct[j] * read[(i, j)] for j in MOUSE_REGIONS
+                                      if j not in _CALIBRATED) for i in _CALIBRATED])  # fmt: skip
+                true = np.linalg.solve(matrix, goals - spill)
+                for i, value, goal in zip(_CALIBRATED, true, goals, strict=True):
+                    pct[i] = max(float(value), 0.25 * float(goal))
                 noiseless_pct = sum(pct[r] * blurred[r] for r in MOUSE_REGIONS)
                 # %ID/g → Bq/mL at injection (1 g/mL), then decayed to the scan start.
                 decay = float(nuclide.decay_factor(time_h * 3600.0))
@@ -155,7 +174,7 @@ def simulate_micropet_arm(
                     truth_rows.append(
                         dict(animal=animal, group=group, time_h=time_h, region=region,
                              true_percent_id_per_g=pct[region],
-                             target_percent_id_per_g=goal if region == "tumour" else pct[region],
+                             target_percent_id_per_g=float(target[region][k]),
                              tumour_diameter_mm=diameter, tumour_sphere_rc=rc)
                     )  # fmt: skip
             seed_jitter = rng.normal(0.0, 1.0, 3)

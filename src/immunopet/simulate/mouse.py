@@ -169,7 +169,7 @@ def mouse_anatomy(
         for key in weights:
             weights[key] *= 1.0 - f
         weights[name] = np.maximum(weights.get(name, 0.0), f)
-    muscle = (ax - 4.5 * s, -1.0 * s, -16.0 * s)  # contralateral (left) flank, 4.5 mm deep
+    muscle = (ax - 6.0 * s, -1.0 * s, -16.0 * s)  # contralateral (left) flank, 6 mm deep
     return MouseAnatomy(
         grid=grid,
         weights=weights,
