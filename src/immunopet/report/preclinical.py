@@ -142,7 +142,12 @@ def _image_section(pre: pd.DataFrame, title: str) -> Section:
     sec.figures.insert(0, Figure(figures.preclinical_figure(shown, ylabels=_PRECLINICAL_LABELS),
                                  "Tumour %ID/g and T/M, mean ± SD per group and time point."))  # fmt: skip
     if {"tracer", "her2"} <= set(pre.columns):
-        info = pre.drop_duplicates("group")[["group", "tracer", "her2"]]
+        # The study's group order is not in the table: list groups by mean tumour %ID/g,
+        # so that the specific antibody (highest uptake) is group a of a tracer comparison.
+        tumour = pre[(pre["region"] == "tumour") & (pre["metric"] == "percent_id_per_g")]
+        order = tumour.groupby("group")["value"].mean().sort_values(ascending=False).index
+        info = pre.drop_duplicates("group").set_index("group").loc[list(order)].reset_index()
+        info = info[["group", "tracer", "her2"]]
         pairs = paper_pairs([{"name": r.group, "tracer": r.tracer, "her2": r.her2}
                              for r in info.itertuples()])  # fmt: skip
     else:
