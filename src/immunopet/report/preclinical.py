@@ -118,8 +118,9 @@ def _image_section(pre: pd.DataFrame, title: str) -> Section:
         "the given seed (voxels at or above a fixed fraction of its maximum), muscle and liver "
         "spheres; mean %ID/g decay-corrected to each animal's injection, per animal's "
         "injected activity, tissue density as set in the study. No partial-volume "
-        "correction: a 5-8 mm mouse tumour imaged with 124I (mean positron range 3.4 mm) "
-        "reads well below its true concentration, as the published ROI values did."
+        "correction: a tumour of a few millimetres reads below its true concentration "
+        "(scanner resolution and positron range: about half of it for a 6 mm tumour "
+        "imaged with 124I), as ROI values on micro-PET images do."
     )
     summaries = []
     groups = list(dict.fromkeys(pre["group"].astype(str)))
