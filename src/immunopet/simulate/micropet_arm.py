@@ -41,7 +41,14 @@ from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition
 from ..io.nifti import write_nifti
 from ..measure.preclinical import sphere_voi
-from .mouse import MOUSE_REGIONS, MicroPetSystem, blur, micropet_kernel, mouse_anatomy, noisy_image
+from .mouse import (
+    MOUSE_REGIONS,
+    Blurrer,
+    MicroPetSystem,
+    micropet_kernel,
+    mouse_anatomy,
+    noisy_image,
+)
 from .preclinical import (
     _BLOOD_PCT,
     _LIVER_PCT,
@@ -112,6 +119,7 @@ def simulate_micropet_arm(
     base = Path(rel_to) if rel_to is not None else out
     nuclide = Nuclide.from_name("I-124")
     kernel = micropet_kernel(nuclide, system)
+    blurrer = None
     rng = np.random.default_rng([seed, 15])
     groups, animals, truth_rows = [], [], []
     k_animal = 0
@@ -123,7 +131,8 @@ def simulate_micropet_arm(
             activity_bq = 14.8e6 * float(rng.normal(1.0, 0.03))
             diameter = float(rng.uniform(5.0, 8.0))
             anat = mouse_anatomy(weight_g, diameter, voxel_mm=system.voxel_mm)
-            blurred = {r: blur(anat.weights[r], kernel) for r in MOUSE_REGIONS}
+            blurrer = blurrer or Blurrer(kernel, anat.grid.shape)
+            blurred = {r: blurrer(anat.weights[r]) for r in MOUSE_REGIONS}
             rois = {
                 "tumour": anat.weights["tumour"] >= 0.5,
                 "muscle": sphere_voi(anat.grid, anat.muscle_centre_mm, READER_SPHERE_MM),

@@ -39,7 +39,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage, signal
+from scipy import fft as sp_fft
+from scipy import ndimage
 
 from ..core.errors import PhysicsError
 from ..core.nuclides import Nuclide
@@ -48,6 +49,7 @@ from .imaging import POSITRON_MEAN_RANGE_WATER_MM, PetSystem, add_noise
 
 __all__ = [
     "MOUSE_REGIONS",
+    "Blurrer",
     "MicroPetSystem",
     "MouseAnatomy",
     "blur",
@@ -224,8 +226,32 @@ def micropet_kernel(nuclide: Nuclide, system: MicroPetSystem) -> np.ndarray:
 
 def blur(array: np.ndarray, kernel: np.ndarray) -> np.ndarray:
     """``array`` ⊛ ``kernel`` (zero outside the grid), same shape, float32, no negatives."""
-    out = signal.fftconvolve(np.asarray(array, dtype=np.float32), kernel, mode="same")
-    return np.maximum(out, 0.0).astype(np.float32)
+    return Blurrer(kernel, np.shape(array))(array)
+
+
+class Blurrer:
+    """:func:`blur` for many arrays of one shape: the kernel's transform is computed once.
+
+    Linear (zero-padded, not circular) convolution by FFT on a padded grid of fast
+    lengths; the result equals ``scipy.signal.fftconvolve(a, kernel, mode="same")``.
+    """
+
+    def __init__(self, kernel: np.ndarray, shape: tuple[int, ...]) -> None:
+        self.shape = tuple(int(n) for n in shape)
+        self.offsets = tuple(k // 2 for k in kernel.shape)
+        self.padded = tuple(
+            sp_fft.next_fast_len(n + k - 1, real=True)
+            for n, k in zip(self.shape, kernel.shape, strict=True)
+        )
+        self.transfer = sp_fft.rfftn(np.asarray(kernel, dtype=np.float32), s=self.padded)
+
+    def __call__(self, array: np.ndarray) -> np.ndarray:
+        a = np.asarray(array, dtype=np.float32)
+        if a.shape != self.shape:
+            raise PhysicsError(f"array shape {a.shape} is not the blurrer's {self.shape}")
+        full = sp_fft.irfftn(sp_fft.rfftn(a, s=self.padded) * self.transfer, s=self.padded)
+        sl = tuple(slice(o, o + n) for o, n in zip(self.offsets, self.shape, strict=True))
+        return np.maximum(full[sl], 0.0).astype(np.float32)
 
 
 def noisy_image(
