@@ -72,6 +72,7 @@ import pandas as pd
 
 from ..core.errors import ImmunopetError, ImmunopetWarning, InputError
 from ..core.scan import Scan
+from ..core.schema import RegionKind
 from ..core.volume import Volume
 from ..regions.labels import LabelMap
 from ..regions.lesions import BACKGROUND_SHELL_MM
@@ -288,9 +289,9 @@ def measure(
             }
             region_stats[name] = {k: float(v) for k, (v, _) in metrics.items()}
             records.extend((name, rs.region_kind, m, float(v), u) for m, (v, u) in metrics.items())
-            if rs.region_kind == "lesion":
+            if rs.region_kind == RegionKind.LESION:
                 region_stats[name]["_lesion"] = 1.0
-        if rs.region_kind == "lesion" and vox_idx is None:
+        if rs.region_kind == RegionKind.LESION and vox_idx is None:
             lab3 = lab.reshape(suv_vol.shape)
             background = lesion_background_suv(suv_vol, lab3, n)
             core = lesion_core_labels(lab3, suv_vol.spacing_mm, lesion_core_mm)
@@ -312,7 +313,7 @@ def measure(
                 records.append((name, "lesion", "tlg_suv_ml", tlg, f"{suv_unit}·mL"))
                 at_max = float(extra.suv_peak_at_max[number])
                 records.append((name, "lesion", "suv_peak_at_max", at_max, suv_unit))
-        elif rs.region_kind == "lesion":  # partial-volume lesion labels: the weighted VOI
+        elif rs.region_kind == RegionKind.LESION:  # partial-volume lesion labels: the weighted VOI
             if mtv_threshold_suv is not None:
                 warnings.warn("mtv_threshold_suv applies to whole-voxel lesion maps only; "
                               "partial-volume lesions get their weighted VOI volume as MTV",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.schema import Metric
 from ..stats import format_p, per_time_point_tests, tumour_to_muscle
 from ..stats.preclinical import paper_pairs, preclinical_comparisons
 from . import figures
@@ -42,7 +43,7 @@ def _preclinical_long(pre: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     if "metric" not in df.columns:
         df["metric"] = "percent_id_per_g"
     parts = []
-    pidg = df[df["metric"] == "percent_id_per_g"]
+    pidg = df[df["metric"] == Metric.PERCENT_ID_PER_G]
     if "region" in df.columns:
         if "animal" in df.columns and pidg["region"].eq("muscle").any():
             parts.append(tumour_to_muscle(pidg))
@@ -145,7 +146,7 @@ def _image_section(pre: pd.DataFrame, title: str) -> Section:
     if {"tracer", "her2"} <= set(pre.columns):
         # The study's group order is not in the table: list groups by mean tumour %ID/g,
         # so that the specific antibody (highest uptake) is group a of a tracer comparison.
-        tumour = pre[(pre["region"] == "tumour") & (pre["metric"] == "percent_id_per_g")]
+        tumour = pre[(pre["region"] == "tumour") & (pre["metric"] == Metric.PERCENT_ID_PER_G)]
         order = tumour.groupby("group")["value"].mean().sort_values(ascending=False).index
         info = pre.drop_duplicates("group").set_index("group").loc[list(order)].reset_index()
         info = info[["group", "tracer", "her2"]]
