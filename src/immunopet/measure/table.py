@@ -72,7 +72,7 @@ import pandas as pd
 
 from ..core.errors import ImmunopetError, ImmunopetWarning, InputError
 from ..core.scan import Scan
-from ..core.schema import RegionKind
+from ..core.schema import MEASUREMENT_COLUMNS, RegionKind
 from ..core.volume import Volume
 from ..regions.labels import LabelMap
 from ..regions.lesions import BACKGROUND_SHELL_MM
@@ -93,19 +93,8 @@ __all__ = [
     "suv_peak_map",
 ]
 
-#: Columns of the tidy measurement table (shared contract, see helper brief).
-TABLE_COLUMNS = (
-    "subject",
-    "scan_id",
-    "tracer",
-    "nuclide",
-    "time_h",
-    "region",
-    "region_kind",
-    "metric",
-    "value",
-    "unit",
-)
+#: Columns of the tidy measurement table (the one schema: :mod:`immunopet.core.schema`).
+TABLE_COLUMNS = MEASUREMENT_COLUMNS
 
 
 # --- the tidy table --------------------------------------------------------------------

@@ -46,6 +46,7 @@ import numba
 import numpy as np
 
 from ..photon_interactions import _isotropic, _rotate
+from ..photon_interactions import rotate_direction as _rotate_phi
 
 __all__ = [
     "CLASSICAL_ELECTRON_RADIUS_CM",
@@ -151,22 +152,6 @@ def _screening_for(g1, log_a, g_tab):
     i = np.searchsorted(g_tab, g1) - 1
     f = (g1 - g_tab[i]) / max(g_tab[i + 1] - g_tab[i], 1e-300)
     return np.exp(log_a[i] + f * (log_a[i + 1] - log_a[i]))
-
-
-@numba.njit(cache=True, inline="always")
-def _rotate_phi(u, v, w, cos_t, phi):
-    sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
-    cp = np.cos(phi)
-    sp = np.sin(phi)
-    if abs(w) > 0.99999:
-        sgn = 1.0 if w > 0 else -1.0
-        return sin_t * cp, sin_t * sp, sgn * cos_t
-    den = np.sqrt(1.0 - w * w)
-    nu = sin_t * (u * w * cp - v * sp) / den + u * cos_t
-    nv = sin_t * (v * w * cp + u * sp) / den + v * cos_t
-    nw = -sin_t * cp * den + w * cos_t
-    norm = np.sqrt(nu * nu + nv * nv + nw * nw)
-    return nu / norm, nv / norm, nw / norm
 
 
 @numba.njit(cache=True)
