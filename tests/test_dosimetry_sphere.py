@@ -25,6 +25,8 @@ import pytest
 
 from immunopet.core.errors import InputError
 from immunopet.dosimetry.emission import emission_spectrum
+from immunopet.dosimetry.kernels.point_kernel import radial_energy_deposition
+from immunopet.dosimetry.kernels.spheres import nuclide_electron_absorbed_mev
 from immunopet.dosimetry.sphere import (
     MEV_TO_J,
     simulate_sphere_absorbed_fraction,
@@ -117,21 +119,31 @@ def test_table_interpolation_matches_direct_monte_carlo(energy_mev, mass_g):
 def test_self_dose_of_f18_in_100_g_sphere():
     spec = emission_spectrum("F-18")
     phi = float(sphere_absorbed_fraction(0.511, 100.0))
-    expected = (
-        (spec.electron_energy_per_decay_mev + spec.photon_energy_per_decay_mev * phi)
-        * MEV_TO_J
-        / 0.1
-    )
+    electron_mev, emitted = nuclide_electron_absorbed_mev("F-18", 100.0)
+    assert emitted == pytest.approx(spec.electron_energy_per_decay_mev, rel=1e-6)
+    # F-18 positrons (mean 0.25 MeV, CSDA range ≈ 0.08 cm) in a 2.9 cm sphere: φ_e ≈ 0.99
+    assert 0.98 < electron_mev / emitted < 1.0
+    expected = (electron_mev + spec.photon_energy_per_decay_mev * phi) * MEV_TO_J / 0.1
     assert sphere_self_dose_gy_per_bq_s("F-18", 100.0) == pytest.approx(expected, rel=1e-3)
 
 
-def test_electrons_only_scale_as_inverse_mass():
+def test_electron_self_dose_tends_to_full_absorption_in_large_spheres():
     # Y-90: a pure β⁻ emitter in ICRP-107 at yields ≥ 1e-6 (mean β energy 0.9327 MeV).
     spec = emission_spectrum("Y-90")
     assert spec.photon_energy_per_decay_mev < 1e-4
-    s10 = sphere_self_dose_gy_per_bq_s("Y-90", 10.0)
-    assert s10 == pytest.approx(spec.electron_energy_per_decay_mev * MEV_TO_J / 0.01, rel=1e-3)
-    assert sphere_self_dose_gy_per_bq_s("Y-90", 100.0) == pytest.approx(s10 / 10, rel=1e-3)
+    full = spec.electron_energy_per_decay_mev * MEV_TO_J
+    absorbed = [sphere_self_dose_gy_per_bq_s("Y-90", m) * m * 1e-3 / full for m in (1, 10, 1000)]
+    assert absorbed[0] < absorbed[1] < absorbed[2] <= 1.0
+    # R = 6.2 cm > the 1.1 cm maximum β range, so G(r) = 1 − 3r/4R + r³/16R³ holds for every
+    # deposit and 1 − φ_e = brems + (3/4)⟨r⟩/R − ⟨r³⟩/(16R³), moments of the point kernel.
+    radius = (3 * 1000 / (4 * np.pi)) ** (1 / 3)
+    edges = np.linspace(0.0, 2.0, 4001)
+    dep = radial_energy_deposition("Y-90", "soft_tissue", edges, density_g_cm3=1.0)
+    r = 0.5 * (edges[1:] + edges[:-1])
+    w = dep.electron_mev / spec.electron_energy_per_decay_mev
+    expected = np.sum(w * (1 - 0.75 * r / radius + r**3 / (16 * radius**3)))
+    assert absorbed[2] == pytest.approx(expected, rel=2e-3)
+    assert absorbed[0] < 0.8  # R = 0.62 cm, comparable with the β ranges
 
 
 def test_photon_share_of_i124_self_dose_grows_with_mass():

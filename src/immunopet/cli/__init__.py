@@ -35,6 +35,7 @@ _COMMAND_MODULES = (
     "match",  # match
     "kinetics",  # tac
     "dosimetry",  # dose
+    "kernels",  # kernel, sphere
     "pipeline",  # run, report, schema
     "bids",  # study from-bids, export-bids
     "demo",  # demo

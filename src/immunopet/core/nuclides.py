@@ -48,6 +48,7 @@ __all__ = [
     "EMISSION_KINDS",
     "Emission",
     "Nuclide",
+    "beta_spectrum",
     "decay_factor",
     "emissions",
     "nuclide_from_code",
@@ -328,3 +329,21 @@ def emissions(nuclide: str | Nuclide) -> dict[str, Emission]:
             kind=kind, energy_mev=arr[:, 0].copy(), yield_per_decay=arr[:, 1].copy()
         )
     return out
+
+
+def beta_spectrum(nuclide: str | Nuclide) -> tuple[np.ndarray, np.ndarray]:
+    """ICRP-107 continuous β spectrum: (energy_mev, betas per MeV per decay).
+
+    The ``b-spectra`` record of ICRP-107 (its ``.BET`` file) merges the β⁻ and β⁺ branches
+    of a nuclide (e.g. Cu-64); its integral is the total β yield per decay. Nuclides with
+    no β branch give two empty arrays.
+
+    Raises
+    ------
+    UnknownNuclideError
+        If the nuclide is unknown or has no emission record.
+    """
+    canonical = nuclide.name if isinstance(nuclide, Nuclide) else parse_nuclide_name(nuclide)
+    lines = _icrp107_record(canonical).get("emissions", {}).get("b-spectra") or []
+    arr = np.asarray(lines, dtype=float).reshape(-1, 2)
+    return arr[:, 0].copy(), arr[:, 1].copy()

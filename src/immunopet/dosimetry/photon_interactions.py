@@ -107,9 +107,8 @@ def _isotropic():
 
 
 @numba.njit(cache=True, inline="always")
-def _rotate(u, v, w, cos_t):
-    """New direction at polar angle θ (cos_t) and uniform azimuth about (u, v, w)."""
-    phi = 2.0 * np.pi * np.random.random()
+def rotate_direction(u, v, w, cos_t, phi):
+    """Direction at polar angle θ (``cos_t``) and azimuth ``phi`` about the unit vector (u, v, w)."""
     sin_t = np.sqrt(max(0.0, 1.0 - cos_t * cos_t))
     cp = np.cos(phi)
     sp = np.sin(phi)
@@ -122,6 +121,13 @@ def _rotate(u, v, w, cos_t):
     nw = -sin_t * cp * den + w * cos_t
     norm = np.sqrt(nu * nu + nv * nv + nw * nw)
     return nu / norm, nv / norm, nw / norm
+
+
+@numba.njit(cache=True, inline="always")
+def _rotate(u, v, w, cos_t):
+    """New direction at polar angle θ (cos_t) and uniform azimuth about (u, v, w)."""
+    phi = 2.0 * np.pi * np.random.random()
+    return rotate_direction(u, v, w, cos_t, phi)
 
 
 @numba.njit(cache=True, inline="always")

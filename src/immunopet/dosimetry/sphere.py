@@ -3,14 +3,11 @@
 S(sphere ← sphere) for activity uniformly distributed in a homogeneous sphere (MIRD
 schema, MIRD Pamphlet 21 eq. 3: S = Σ_i Δ_i φ_i / m):
 
-* non-penetrating radiations (β±, IC and Auger electrons, alpha; ICRP-107 via
-  :func:`~immunopet.dosimetry.emission.emission_spectrum`) are absorbed in the sphere
-  (φ = 1). This holds when the sphere is much larger than the electron ranges: the CSDA
-  range of a 0.2 MeV electron in water is ≈ 0.045 cm and of a 1 MeV one ≈ 0.44 cm
-  (ICRU Report 37 / NIST ESTAR), so for spheres of ≳ 5 g (radius ≳ 1 cm) the electron
-  escape is a few per cent at most, but for sub-gram spheres of high-energy β emitters
-  (I-124 β⁺ E_max ≈ 2.1 MeV) φ_e = 1 overestimates the dose (Stabin & Konijnenberg,
-  J Nucl Med 2000;41:149–160, give electron AFs for small spheres; not applied here).
+* electrons (ICRP-107 β± spectra, IC and Auger lines): absorbed fractions φ_e(E, m, ρ)
+  from immunopet's electron point kernels and the sphere's geometric reduction factor
+  (:mod:`immunopet.dosimetry.kernels.spheres`); they matter for sub-gram spheres and
+  high-energy β emitters (φ_e ≈ 0.45 for Tb-152 at 0.1 g, 0.97 for Lu-177 at 1 g).
+  Alpha energy is absorbed in full.
 * photons: absorbed fractions φ(E, m) from this package's Monte Carlo
   (:mod:`.transport` physics, analytic sphere geometry), precomputed for unit-density
   ICRU-44 soft tissue by ``scripts/make_sphere_af.py`` into ``data/sphere_af.npz`` and
@@ -23,6 +20,7 @@ from __future__ import annotations
 # ruff: noqa: NPY002 -- inside numba-jitted code the random stream is numba's legacy
 # np.random API (np.random.seed / np.random.random), seeded per call.
 import functools
+from dataclasses import dataclass
 from importlib import resources
 
 import numba
@@ -31,11 +29,15 @@ import numpy as np
 from ..core.errors import InputError
 from ..core.nuclides import Nuclide
 from .emission import emission_spectrum
+from .kernels.spheres import nuclide_electron_absorbed_mev
 from .transport import _cross_sections, _interact, _isotropic, photon_tables
 from .xsections import MATERIAL_CODES
 
 __all__ = [
     "MEV_TO_J",
+    "SphereSValue",
+    "lesion_sphere_s_value",
+    "sphere_s_value",
     "simulate_sphere_absorbed_fraction",
     "sphere_absorbed_fraction",
     "sphere_dose_gy",
@@ -223,14 +225,98 @@ def sphere_absorbed_fraction(
     return np.exp(np.interp(le, np.log(e_grid), col))
 
 
+@dataclass(frozen=True)
+class SphereSValue:
+    """S(sphere ← sphere) of a nuclide uniform in a homogeneous sphere, by radiation kind.
+
+    Attributes
+    ----------
+    nuclide, mass_g, density_g_per_ml
+        What was computed.
+    electron_mgy_per_mbq_s, photon_mgy_per_mbq_s
+        Electron (β±, IC, Auger; + alpha) and photon (γ, X, annihilation) parts.
+    electron_absorbed_fraction, photon_absorbed_fraction
+        Energy-weighted absorbed fractions of each part.
+    method
+        How the parts were computed (one line).
+    """
+
+    nuclide: str
+    mass_g: float
+    density_g_per_ml: float
+    electron_mgy_per_mbq_s: float
+    photon_mgy_per_mbq_s: float
+    electron_absorbed_fraction: float
+    photon_absorbed_fraction: float
+    method: str
+
+    @property
+    def s_mgy_per_mbq_s(self) -> float:
+        """Total S-value (electrons + photons)."""
+        return self.electron_mgy_per_mbq_s + self.photon_mgy_per_mbq_s
+
+
+SPHERE_METHOD = (
+    "MIRD sphere model: electron φ_e from immunopet's electron point kernels (condensed-history "
+    "MC, ESTAR) × sphere geometric reduction factor; photon φ from immunopet's photon MC "
+    "(XCOM, ICRU-44 soft tissue); ICRP-107 emissions"
+)
+
+
+def sphere_s_value(
+    nuclide: str | Nuclide, mass_g: float, density_g_cm3: float = 1.0
+) -> SphereSValue:
+    """Electron and photon parts of S(sphere ← sphere) in mGy/(MBq·s).
+
+    S = [Σ y_e E_e φ_e(E_e, m, ρ) + Σ y_γ E_γ φ_γ(E_γ, m, ρ)] · 1.602e-13 J/MeV / m
+    (MIRD Pamphlet 21, eq. 3).
+
+    Raises
+    ------
+    InputError
+        Non-positive or non-finite mass or density.
+    UnknownNuclideError
+        Unknown nuclide.
+    """
+    spec = emission_spectrum(nuclide)
+    if not (np.isfinite(mass_g) and np.isfinite(density_g_cm3)):
+        raise InputError("sphere mass and density must be finite", field="mass_g", value=mass_g)
+    phi = sphere_absorbed_fraction(
+        spec.photon_energy_mev if spec.photon_energy_mev.size else 1.0, mass_g, density_g_cm3
+    )
+    photon_mev = float(np.sum(spec.photon_yield * spec.photon_energy_mev * phi))
+    electron_mev, emitted_e = nuclide_electron_absorbed_mev(nuclide, mass_g, density_g_cm3)
+    to_mgy = MEV_TO_J / (mass_g * 1e-3) * 1e9  # MeV per decay → mGy/(MBq·s)
+    emitted_p = spec.photon_energy_per_decay_mev
+    return SphereSValue(
+        nuclide=spec.nuclide,
+        mass_g=float(mass_g),
+        density_g_per_ml=float(density_g_cm3),
+        electron_mgy_per_mbq_s=electron_mev * to_mgy,
+        photon_mgy_per_mbq_s=photon_mev * to_mgy,
+        electron_absorbed_fraction=electron_mev / emitted_e if emitted_e > 0 else 1.0,
+        photon_absorbed_fraction=photon_mev / emitted_p if emitted_p > 0 else 0.0,
+        method=SPHERE_METHOD,
+    )
+
+
+def lesion_sphere_s_value(
+    nuclide: str | Nuclide, mass_g: float, density_g_per_ml: float = 1.0
+) -> SphereSValue:
+    """Self S-value of a lesion modelled as a sphere of its own mass (the pipeline's entry).
+
+    Same as :func:`sphere_s_value`; dose = S · Ã (MBq·s) in mGy.
+    """
+    return sphere_s_value(nuclide, mass_g, density_g_per_ml)
+
+
 def sphere_self_dose_gy_per_bq_s(
     nuclide: str | Nuclide, mass_g: float, density_g_cm3: float = 1.0
 ) -> float:
     """S(sphere ← sphere) in Gy/(Bq·s) for a nuclide uniformly distributed in a sphere.
 
-    S = [Δ_np + Σ_i y_i E_i φ(E_i, m)] · (1.602e-13 J/MeV) / (m / 1000 kg), with Δ_np the
-    non-penetrating energy per decay (absorbed fully) and φ the photon absorbed fraction
-    (:func:`sphere_absorbed_fraction`).
+    The total of :func:`sphere_s_value` (electron φ_e from the electron point kernels,
+    photon φ from the shipped Monte Carlo table) in Gy/(Bq·s) (= 1e-9 mGy/(MBq·s)).
 
     Parameters
     ----------
@@ -251,14 +337,7 @@ def sphere_self_dose_gy_per_bq_s(
     UnknownNuclideError
         Unknown nuclide.
     """
-    spec = emission_spectrum(nuclide)
-    if spec.photon_energy_mev.size:
-        phi = sphere_absorbed_fraction(spec.photon_energy_mev, mass_g, density_g_cm3)
-        photon_mev = float(np.sum(spec.photon_yield * spec.photon_energy_mev * phi))
-    else:
-        sphere_absorbed_fraction(1.0, mass_g, density_g_cm3)  # validates the inputs
-        photon_mev = 0.0
-    return (spec.electron_energy_per_decay_mev + photon_mev) * MEV_TO_J / (mass_g * 1e-3)
+    return sphere_s_value(nuclide, mass_g, density_g_cm3).s_mgy_per_mbq_s * 1e-9
 
 
 def sphere_dose_gy(

@@ -28,6 +28,7 @@ from ..core.errors import (
     UnknownNuclideError,
 )
 from ..core.nuclides import Nuclide
+from ..core.schema import Metric
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -197,7 +198,7 @@ def injected_activity_by_subject(table: pd.DataFrame) -> dict[str, float]:
         Non-positive values, or different values for one subject.
     """
     _require_columns(table, ("subject", "metric", "value"))
-    rows = table[table["metric"] == "injected_activity_bq"]
+    rows = table[table["metric"] == Metric.INJECTED_ACTIVITY_BQ]
     out: dict[str, float] = {}
     for subject, group in rows.groupby("subject", sort=True):
         values = group["value"].astype(float).to_numpy()
@@ -274,7 +275,7 @@ def curves_from_table(
         names = table["tracer"]
         keep = names.isna() | names.astype(str).str.contains(tracer, case=False, regex=False)
         table = table[keep]
-    activity_rows = table[table["metric"] == "activity_bq"]
+    activity_rows = table[table["metric"] == Metric.ACTIVITY_BQ]
     if activity_rows.empty:
         raise MissingFieldError(
             "the measurement table has no rows with metric 'activity_bq' (activity at scan "

@@ -72,6 +72,7 @@ import pandas as pd
 
 from ..core.errors import ImmunopetError, ImmunopetWarning, InputError
 from ..core.scan import Scan
+from ..core.schema import MEASUREMENT_COLUMNS, RegionKind
 from ..core.volume import Volume
 from ..regions.labels import LabelMap
 from ..regions.lesions import BACKGROUND_SHELL_MM
@@ -92,19 +93,8 @@ __all__ = [
     "suv_peak_map",
 ]
 
-#: Columns of the tidy measurement table (shared contract, see helper brief).
-TABLE_COLUMNS = (
-    "subject",
-    "scan_id",
-    "tracer",
-    "nuclide",
-    "time_h",
-    "region",
-    "region_kind",
-    "metric",
-    "value",
-    "unit",
-)
+#: Columns of the tidy measurement table (the one schema: :mod:`immunopet.core.schema`).
+TABLE_COLUMNS = MEASUREMENT_COLUMNS
 
 
 # --- the tidy table --------------------------------------------------------------------
@@ -288,9 +278,9 @@ def measure(
             }
             region_stats[name] = {k: float(v) for k, (v, _) in metrics.items()}
             records.extend((name, rs.region_kind, m, float(v), u) for m, (v, u) in metrics.items())
-            if rs.region_kind == "lesion":
+            if rs.region_kind == RegionKind.LESION:
                 region_stats[name]["_lesion"] = 1.0
-        if rs.region_kind == "lesion" and vox_idx is None:
+        if rs.region_kind == RegionKind.LESION and vox_idx is None:
             lab3 = lab.reshape(suv_vol.shape)
             background = lesion_background_suv(suv_vol, lab3, n)
             core = lesion_core_labels(lab3, suv_vol.spacing_mm, lesion_core_mm)
@@ -312,7 +302,7 @@ def measure(
                 records.append((name, "lesion", "tlg_suv_ml", tlg, f"{suv_unit}·mL"))
                 at_max = float(extra.suv_peak_at_max[number])
                 records.append((name, "lesion", "suv_peak_at_max", at_max, suv_unit))
-        elif rs.region_kind == "lesion":  # partial-volume lesion labels: the weighted VOI
+        elif rs.region_kind == RegionKind.LESION:  # partial-volume lesion labels: the weighted VOI
             if mtv_threshold_suv is not None:
                 warnings.warn("mtv_threshold_suv applies to whole-voxel lesion maps only; "
                               "partial-volume lesions get their weighted VOI volume as MTV",

@@ -141,6 +141,16 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
               "animals": [{"id": x.id, "group": x.group} for x in arm.animals]}  # fmt: skip
         tasks.append(Task("preclinical", "preclinical", steps.preclinical_uptake, po,
                           inputs=(table,) if table else (), table="preclinical"))  # fmt: skip
+    elif arm is not None and any(x.images for x in arm.animals):
+        from . import preclinical_steps as pre
+
+        po, image_inputs = pre.preclinical_image_options(study)
+        tasks.append(Task("preclinical", "preclinical", pre.preclinical_from_images, po,
+                          inputs=image_inputs, table="preclinical"))  # fmt: skip
+        tasks.append(Task("preclinical_comparisons", "preclinical_comparisons",
+                          pre.preclinical_comparison_table,
+                          {"groups": po["groups"]}, deps=("preclinical",),
+                          table="preclinical_comparisons"))  # fmt: skip
     return tasks
 
 

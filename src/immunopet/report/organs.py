@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.schema import RegionKind
 from ..stats import describe, nominal_time_points
 from . import figures
 from .sections import Figure, Section, Table, fmt, frame_table, missing
@@ -32,7 +33,7 @@ def tac_section(measurements: pd.DataFrame | None, metric: str = "suv_max") -> S
     if measurements is None or measurements.empty:
         return missing("tacs", title, "measurements")
     m = measurements[
-        measurements["region_kind"].isin(["organ", "blood"])
+        measurements["region_kind"].isin([RegionKind.ORGAN, RegionKind.BLOOD])
         & (measurements["metric"] == metric)
         & ~measurements["tracer"].astype(str).str.contains("FDG", case=False)
     ]

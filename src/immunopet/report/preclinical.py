@@ -1,11 +1,19 @@
-"""Report section on the preclinical arm: %ID/g and tumour/muscle with per-time-point tests."""
+"""Report section on the preclinical arm: %ID/g and tumour/muscle with per-time-point tests.
+
+Two kinds of input: the table measured from the animal images (metric
+``tumour_to_muscle`` present: :func:`_image_section` shows the %ID/g and T/M
+tables beside the figure and the paper's comparisons), or uptake values and
+published summaries given in the study (per-animal or mean/SD/n rows).
+"""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from ..core.schema import Metric
 from ..stats import format_p, per_time_point_tests, tumour_to_muscle
+from ..stats.preclinical import paper_pairs, preclinical_comparisons
 from . import figures
 from .sections import Figure, Section, Table, fmt, frame_table, missing
 
@@ -35,7 +43,7 @@ def _preclinical_long(pre: pd.DataFrame) -> tuple[pd.DataFrame, bool]:
     if "metric" not in df.columns:
         df["metric"] = "percent_id_per_g"
     parts = []
-    pidg = df[df["metric"] == "percent_id_per_g"]
+    pidg = df[df["metric"] == Metric.PERCENT_ID_PER_G]
     if "region" in df.columns:
         if "animal" in df.columns and pidg["region"].eq("muscle").any():
             parts.append(tumour_to_muscle(pidg))
@@ -57,6 +65,10 @@ def preclinical_section(pre: pd.DataFrame | None) -> Section:
     title = "Preclinical arm"
     if pre is None or pre.empty:
         return missing("preclinical", title, "preclinical")
+    if {"metric", "value", "region"} <= set(pre.columns) and pre["metric"].eq(
+        "tumour_to_muscle"
+    ).any():
+        return _image_section(pre, title)
     df, is_summary = _preclinical_long(pre)
     summaries, tests = [], []
     reference = _reference_group(df, is_summary)
@@ -87,4 +99,68 @@ def preclinical_section(pre: pd.DataFrame | None) -> Section:
         sec.tables.append(Table(["metric", "time (h)", "group a", "group b", "a (mean ± SD)",
                                  "b (mean ± SD)", "t", "p (two-tailed Student's t)"], rows,
                                 f"Per-time-point comparisons with {reference} (highest mean uptake)."))  # fmt: skip
+    return sec
+
+
+#: (region, metric) shown from image measurements, with their table titles.
+_IMAGE_METRICS = (
+    ("tumour", "percent_id_per_g", "Tumour uptake (%ID/g)"),
+    ("tumour", "tumour_to_muscle", "Tumour/muscle (T/M)"),
+    ("muscle", "percent_id_per_g", "Muscle uptake (%ID/g)"),
+    ("liver", "percent_id_per_g", "Liver uptake (%ID/g)"),
+)
+
+
+def _image_section(pre: pd.DataFrame, title: str) -> Section:
+    """%ID/g and T/M measured from the images: figure, wide tables, the paper's t-tests."""
+    sec = Section(title=title, id="preclinical")
+    sec.paragraphs.append(
+        "Measured from the micro-PET images: tumour VOI grown from the hottest voxel near "
+        "the given seed (voxels at or above a fixed fraction of its maximum), muscle and liver "
+        "spheres; mean %ID/g decay-corrected to each animal's injection, per animal's "
+        "injected activity, tissue density as set in the study. No partial-volume "
+        "correction: a tumour of a few millimetres reads below its true concentration "
+        "(scanner resolution and positron range: about half of it for a 6 mm tumour "
+        "imaged with 124I), as ROI values on micro-PET images do."
+    )
+    summaries = []
+    groups = list(dict.fromkeys(pre["group"].astype(str)))
+    for region, metric, caption in _IMAGE_METRICS:
+        sub = pre[(pre["region"] == region) & (pre["metric"] == metric)]
+        if sub.empty:
+            continue
+        s = (sub.groupby(["group", "time_h"], sort=False)["value"]
+             .agg(mean="mean", sd=lambda v: v.std(ddof=1), n="count").reset_index())  # fmt: skip
+        s["metric"] = metric if region == "tumour" else f"{region}_{metric}"
+        summaries.append(s)
+        times = sorted(s["time_h"].unique())
+        cells = {(r.group, r.time_h): f"{fmt(r.mean)} ± {fmt(r.sd)}" for r in s.itertuples()}
+        rows = [[g, *[cells.get((g, t), "–") for t in times]] for g in groups]
+        n = int(s["n"].max())
+        sec.tables.append(Table(["group", *[f"{fmt(t, 0)} h" for t in times]], rows,
+                                f"{caption}: mean ± SD (ddof = 1), n ≤ {n} animals per cell"))  # fmt: skip
+    summary = pd.concat(summaries, ignore_index=True)
+    shown = summary[summary["metric"].isin(["percent_id_per_g", "tumour_to_muscle"])]
+    sec.figures.insert(0, Figure(figures.preclinical_figure(shown, ylabels=_PRECLINICAL_LABELS),
+                                 "Tumour %ID/g and T/M, mean ± SD per group and time point."))  # fmt: skip
+    if {"tracer", "her2"} <= set(pre.columns):
+        # The study's group order is not in the table: list groups by mean tumour %ID/g,
+        # so that the specific antibody (highest uptake) is group a of a tracer comparison.
+        tumour = pre[(pre["region"] == "tumour") & (pre["metric"] == Metric.PERCENT_ID_PER_G)]
+        order = tumour.groupby("group")["value"].mean().sort_values(ascending=False).index
+        info = pre.drop_duplicates("group").set_index("group").loc[list(order)].reset_index()
+        info = info[["group", "tracer", "her2"]]
+        pairs = paper_pairs([{"name": r.group, "tracer": r.tracer, "her2": r.her2}
+                             for r in info.itertuples()])  # fmt: skip
+    else:
+        pairs = []
+    tests = preclinical_comparisons(pre, pairs) if pairs else pd.DataFrame()
+    if not tests.empty:
+        rows = [[r.comparison, r.metric, fmt(r.time_h, 0), f"{fmt(r.mean_a)} ± {fmt(r.sd_a)}",
+                 f"{fmt(r.mean_b)} ± {fmt(r.sd_b)}", fmt(r.statistic, 3), format_p(r.p_value)]
+                for r in tests.itertuples(index=False)]  # fmt: skip
+        sec.tables.append(Table(["comparison", "metric", "time (h)", "a (mean ± SD)",
+                                 "b (mean ± SD)", "t", "p (two-tailed Student's t)"], rows,
+                                "The paper's comparisons, per time point (tables/"
+                                "preclinical_comparisons.parquet)."))  # fmt: skip
     return sec

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.schema import RegionKind
 from ..stats import (
     describe,
     format_p,
@@ -398,6 +399,6 @@ def build_lesions(measurements: pd.DataFrame | None, subjects: pd.DataFrame | No
     """The wide lesion table of :func:`immunopet.stats.lesion_table`, or None."""
     if measurements is None or measurements.empty:
         return None
-    if not (measurements["region_kind"] == "lesion").any():
+    if not (measurements["region_kind"] == RegionKind.LESION).any():
         return None
     return lesion_table(measurements, subjects, lesions)

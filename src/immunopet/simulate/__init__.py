@@ -1,7 +1,8 @@
 """The built-in demo: a digital twin of the reference 124I-trastuzumab trial.
 
 :func:`simulate_trial` writes DICOM PET/CT, organ label maps, ``study.yaml``,
-a hidden ``truth.json`` and the micro-PET table; :func:`build_cohort` gives
+a hidden ``truth.json`` and the micro-PET arm as images (``mouse``,
+``micropet_arm``); :func:`build_cohort` gives
 the population alone. See ``cohort``, ``biodistribution``, ``imaging``,
 ``anatomy``, ``preclinical`` for the models and their sources.
 """

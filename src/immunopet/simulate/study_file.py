@@ -59,6 +59,7 @@ def study_dict(
     *,
     lesion_record: str = "sites",
     centres: dict[str, dict[str, tuple[float, float, float]]] | None = None,
+    preclinical: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The ``study.yaml`` content (``immunopet.study.Study`` schema), paths relative to ``out_dir``.
 
@@ -66,6 +67,9 @@ def study_dict(
     record, without positions); ``"positions"`` adds centre and diameter (the
     FDG reading); ``"none"`` lists no lesions (the pipeline finds them blind).
     Analysis options are the schema's defaults plus :data:`REFERENCE_ANALYSIS`.
+    ``preclinical`` is the arm's section (the micro-PET images,
+    :func:`~immunopet.simulate.micropet_arm.simulate_micropet_arm`); without it the
+    arm points at the uptake table ``preclinical/micropet_uptake.csv``.
     """
     centres = centres or {}
     subjects = []
@@ -119,7 +123,8 @@ def study_dict(
         name="Simulated 124I-trastuzumab PET/CT trial (digital twin of Guo et al.)",
         subjects=subjects,
         analysis=REFERENCE_ANALYSIS,
-        preclinical=dict(
+        preclinical=preclinical
+        or dict(
             nuclide="124I",
             injected_activity_mbq=14.8,
             uptake_table="preclinical/micropet_uptake.csv",

@@ -5,7 +5,7 @@ Layout of ``out_dir``::
 
     dicom/<subject>/<scan_id>/PT/*.dcm, dicom/<subject>/<scan_id>/CT/*.dcm
     labels/<subject>_organs.nii.gz, labels/organ_names.json
-    preclinical/micropet_uptake.csv
+    preclinical/images/<animal>_<t>h.nii.gz (+ .json), preclinical/micropet_truth.csv
     study.yaml      (what the pipeline reads)
     truth.json      (what only validation tests read)
 
@@ -42,7 +42,7 @@ from .imaging import (
     true_uptake_for_target,
 )
 from .lesion_uptake import FDG_TRACER, calibrate_lesions, lesion_target
-from .preclinical import write_micropet_table
+from .micropet_arm import simulate_micropet_arm
 from .study_file import study_dict
 
 __all__ = ["SimulatedTrial", "simulate_trial", "study_dict", "I124_TRACER", "FDG_TRACER"]
@@ -65,7 +65,7 @@ class SimulatedTrial:
     out_dir: Path
     study_path: Path
     truth_path: Path
-    preclinical_csv: Path
+    preclinical_csv: Path  # the micro-PET arm's hidden truth (micropet_truth.csv)
     cohort: Cohort
     scans: tuple[dict[str, Any], ...]
 
@@ -365,8 +365,10 @@ def simulate_trial(
     (out / "labels" / "organ_names.json").write_text(
         json.dumps({str(k): v for k, v in sorted(label_names.items())}, indent=1)
     )
-    csv = write_micropet_table(out / "preclinical" / "micropet_uptake.csv", seed=seed)
-    study = study_dict(cohort, all_scans, out, lesion_record=lesion_record, centres=all_centres)
+    arm = simulate_micropet_arm(out / "preclinical", seed=seed, rel_to=out)
+    csv = arm.truth_path
+    study = study_dict(cohort, all_scans, out, lesion_record=lesion_record, centres=all_centres,
+                       preclinical=arm.study_section)  # fmt: skip
     study_path = out / "study.yaml"
     study_path.write_text(yaml.safe_dump(study, sort_keys=False))
     truth_path = out / "truth.json"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import MissingFieldError
+from ..core.schema import RegionKind
 
 __all__ = ["lesion_table", "nominal_time_points", "tracer_matches"]
 
@@ -84,7 +85,7 @@ def lesion_table(
     for col in needed:
         if col not in measurements.columns:
             raise MissingFieldError(f"the measurement table has no column {col!r}", field=col)
-    m = measurements[measurements["region_kind"] == "lesion"].copy()
+    m = measurements[measurements["region_kind"] == RegionKind.LESION].copy()
     m["tracer"] = m["tracer"].astype(str)
     if "scan_id" not in m.columns:
         m["scan_id"] = m["tracer"] + "@" + m["time_h"].astype(str)

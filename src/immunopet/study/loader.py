@@ -392,9 +392,31 @@ def _check_preclinical(study: Study, issue, check_files: bool):  # type: ignore[
         for u, up in enumerate(animal.uptake):
             if (msg := bad_time(up.time)) is not None:
                 yield issue((*aloc, "uptake", u, "time"), msg)
+        yield from _check_animal_vois(study, animal, aloc, issue, check_files)
     if (
         check_files
         and arm.uptake_table is not None
         and not study.resolve(arm.uptake_table).exists()
     ):
         yield issue((*base, "uptake_table"), f"{study.resolve(arm.uptake_table)} does not exist")
+
+
+def _check_animal_vois(study: Study, animal, aloc: Loc, issue, check_files: bool):  # type: ignore[no-untyped-def]
+    """An animal with images needs a way to find each VOI: a seed/centre or a label map."""
+    arm = study.preclinical
+    assert arm is not None
+    for t, p in animal.labels.items():
+        if t not in animal.images:
+            yield issue((*aloc, "labels", t), f"label map for {t!r}, but no image at that time")
+        if check_files and not study.resolve(p).exists():
+            yield issue((*aloc, "labels", t), f"{study.resolve(p)} does not exist")
+    if not animal.images:
+        return
+    labelled = all(t in animal.labels for t in animal.images)
+    for region, field in (("tumour", "tumour_seed_mm"), ("muscle", "muscle_centre_mm")):
+        if getattr(animal, field) is None and not (labelled and region in arm.label_values):
+            yield issue(
+                (*aloc, field),
+                f"animal {animal.id!r} has images but no {field} and no label map with a "
+                f"{region!r} label at every time: give {field} (LPS mm) or labels",
+            )

@@ -166,6 +166,25 @@ class PreclinicalAnimal(StudyModel):
         default_factory=dict, description="Time label -> image path (relative to the study)."
     )
     uptake: list[PreclinicalUptake] = Field(default_factory=list)
+    injection_datetime: datetime | None = Field(
+        default=None, description="Injection date-time (overrides the image headers)."
+    )
+    labels: dict[str, Path] = Field(
+        default_factory=dict,
+        description="Time label -> label map on the image grid (values: arm.label_values); "
+        "regions it holds replace the seed/sphere VOIs.",
+    )
+    tumour_seed_mm: tuple[float, float, float] | None = Field(
+        default=None,
+        description="LPS point (mm) near the tumour: the VOI grows from the "
+        "hottest voxel within arm.tumour_search_mm of it.",
+    )
+    muscle_centre_mm: tuple[float, float, float] | None = Field(
+        default=None, description="LPS centre (mm) of the muscle sphere (e.g. contralateral thigh)."
+    )
+    liver_centre_mm: tuple[float, float, float] | None = Field(
+        default=None, description="LPS centre (mm) of the liver sphere."
+    )
 
 
 class PreclinicalArm(StudyModel):
@@ -178,6 +197,27 @@ class PreclinicalArm(StudyModel):
     animals: list[PreclinicalAnimal] = Field(default_factory=list)
     uptake_table: Path | None = Field(
         default=None, description="CSV with animal, time, region, percent_id_per_g."
+    )
+    tissue_density_g_per_ml: float = Field(
+        default=1.0, gt=0, description="Tissue density turning %ID/mL into %ID/g."
+    )
+    tumour_search_mm: float = Field(
+        default=5.0,
+        gt=0,
+        description="Radius around the tumour seed searched for its hottest voxel.",
+    )
+    tumour_threshold: float = Field(
+        default=0.5, gt=0, lt=1, description="Tumour VOI: connected voxels >= this x the maximum."
+    )
+    tumour_max_radius_mm: float = Field(
+        default=8.0, gt=0, description="Tumour VOI kept within this radius of its hottest voxel."
+    )
+    reference_sphere_mm: float = Field(
+        default=4.0, gt=0, description="Diameter of the muscle and liver spheres (mm)."
+    )
+    label_values: dict[str, int] = Field(
+        default_factory=lambda: {"tumour": 1, "muscle": 2, "liver": 3},
+        description="Region -> label value in the animals' label maps.",
     )
 
 
