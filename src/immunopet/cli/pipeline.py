@@ -56,8 +56,9 @@ def run(
     from ..pipeline import run_study
     from ..pipeline.progress import open_log
     from ..study import load_study
-    from .bids import study_file_for
+    from .bids import is_bids_root, study_file_for
 
+    from_bids = is_bids_root(study_file)
     study_file = study_file_for(study_file, out)  # a BIDS root -> OUT/study.yaml
     study = load_study(study_file)  # raises StudyError -> exit 2 before any work
     if workers is None:
@@ -77,6 +78,12 @@ def run(
     finally:
         if log_file and log is not None:
             log.close()
+    if from_bids and (out / "tables").is_dir():
+        # The run's BIDS derivatives, beside its tables (the input dataset is not written
+        # to; `immunopet export-bids OUT -o BIDS_ROOT` puts them into it).
+        from ..pipeline.bids_derivatives import write_derivatives
+
+        write_derivatives(out, out)
     if not quiet:
         _print_summary(summary)
     if summary.exit_code:
