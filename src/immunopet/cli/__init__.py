@@ -46,7 +46,9 @@ for _name in _COMMAND_MODULES:
 
 def _show_warning(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
     label = "warning" if issubclass(category, ImmunopetWarning) else category.__name__
-    err_console.print(f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False)
+    err_console.print(
+        f"[yellow]{label}:[/yellow] {escape(str(message))}", highlight=False, soft_wrap=True
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

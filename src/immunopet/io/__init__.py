@@ -13,7 +13,7 @@ Public API::
 
 Overrides (study file or CLI values win over the header): ``injection_datetime``
 (datetime or ISO string), ``injected_activity_bq``, ``patient_weight_kg``,
-``patient_height_m``, ``patient_sex``. An ``injection_datetime`` with a UTC offset
+``patient_height_m``, ``patient_sex``, ``nuclide``. An ``injection_datetime`` with a UTC offset
 (``2018-06-04T01:30:00Z``) is converted to the series' local time when the series
 declares one (``Acquisition.utc_offset_h``); otherwise it is taken as local time
 with an :class:`~immunopet.core.errors.ImmunopetWarning`.
@@ -36,6 +36,7 @@ from ..core.errors import (
     InvalidValueError,
     UnsupportedDataError,
 )
+from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from ..quant import check_header_half_life
@@ -72,6 +73,7 @@ _OVERRIDES = (
     "patient_weight_kg",
     "patient_height_m",
     "patient_sex",
+    "nuclide",
 )
 
 
@@ -211,6 +213,8 @@ def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
             changes["injection_date_inferred"] = False
         elif key == "patient_sex":
             changes[key] = str(value).upper()[:1]
+        elif key == "nuclide":
+            changes[key] = value if isinstance(value, Nuclide) else Nuclide.from_name(str(value))
         else:
             try:
                 number = float(value)
@@ -218,9 +222,9 @@ def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
                 raise InvalidValueError(
                     f"{key} must be a number, got {value!r}", field=key, value=value
                 ) from exc
-            if not number > 0:
+            if not (number > 0 and number < float("inf")):
                 raise InvalidValueError(
-                    f"{key} must be positive, got {value!r}", field=key, value=value
+                    f"{key} must be positive and finite, got {value!r}", field=key, value=value
                 )
             changes[key] = number
     return acq.replace(**changes) if changes else acq
@@ -283,7 +287,8 @@ def load_scan(
         The PET SeriesInstanceUID when several PET series are present.
     **overrides
         Study-file / CLI values that replace the header: ``injection_datetime``,
-        ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``.
+        ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``,
+        ``nuclide`` (when the header's nuclide fields are missing or contradict each other).
 
     Raises
     ------
@@ -313,7 +318,9 @@ def load_scan(
         )  # type: ignore[arg-type]
     series = discover_series(path)
     pet_series = _pick_pet(series, series_uid, path)
-    acq = apply_overrides(series_acquisition(pet_series), **overrides)
+    acq = apply_overrides(
+        series_acquisition(pet_series, nuclide=overrides.get("nuclide")), **overrides
+    )
     check_header_half_life(acq)
     pet = read_series_volume(pet_series)
     ct_series = _matching_ct(series, pet_series)
