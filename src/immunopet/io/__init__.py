@@ -29,6 +29,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 from ..core.errors import (
     ImmunopetError,
     ImmunopetWarning,
@@ -40,7 +42,13 @@ from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from ..quant import check_header_half_life
-from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
+from .dicom import (
+    DicomSeries,
+    discover_series,
+    read_series_volume,
+    series_acquisition,
+    series_from_datasets,
+)
 from .dicom_seg import read_seg, write_seg
 from .dicom_sr import read_measurement_sr, write_measurement_sr
 from .nifti import (
@@ -274,15 +282,35 @@ def _matching_ct(series: list[DicomSeries], pet: DicomSeries) -> DicomSeries | N
     return None
 
 
+def _is_datasets(path: Any) -> bool:
+    return (
+        isinstance(path, Sequence)
+        and not isinstance(path, str)
+        and len(path) > 0
+        and all(isinstance(d, Dataset) for d in path)
+    )
+
+
+def _series_of(path: Any) -> list[DicomSeries]:
+    """DICOM series from files/folders, or from in-memory pydicom datasets."""
+    if _is_datasets(path):
+        return series_from_datasets(path)
+    return discover_series(path)
+
+
 def load_scan(
-    path: PathLike | Sequence[PathLike], *, series_uid: str | None = None, **overrides: Any
+    path: PathLike | Sequence[PathLike] | Sequence[Dataset],
+    *,
+    series_uid: str | None = None,
+    **overrides: Any,
 ) -> Scan:
     """Read one PET scan (with its CT when found) from DICOM or NIfTI + PET-BIDS sidecar.
 
     Parameters
     ----------
     path
-        DICOM folder (searched recursively), DICOM file(s), or a ``.nii[.gz]`` file.
+        DICOM folder (searched recursively), DICOM file(s), a ``.nii[.gz]`` file, or
+        pydicom datasets already in memory (with their pixel data).
     series_uid
         The PET SeriesInstanceUID when several PET series are present.
     **overrides
@@ -316,8 +344,8 @@ def load_scan(
             subject_id=str(side.get("SubjectID", "")),
             scan_id=Path(path).name,
         )  # type: ignore[arg-type]
-    series = discover_series(path)
-    pet_series = _pick_pet(series, series_uid, path)
+    series = _series_of(path)
+    pet_series = _pick_pet(series, series_uid, path if not _is_datasets(path) else "<datasets>")
     acq = apply_overrides(
         series_acquisition(pet_series, nuclide=overrides.get("nuclide")), **overrides
     )
