@@ -180,7 +180,10 @@ def build_series(folder: Path, case: dict, n_slices: int = 3, edit=None) -> list
         meta.TransferSyntaxUID = ExplicitVRLittleEndian
         ds = Dataset()
         ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
+        ds.SOPClassUID, ds.SOPInstanceUID = (
+            meta.MediaStorageSOPClassUID,
+            meta.MediaStorageSOPInstanceUID,
+        )
         ds.Modality = "PT"
         ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
         ds.FrameOfReferenceUID = frame_uid
@@ -454,29 +457,57 @@ def _ge_notadate(ds, _k):
 ISSUE_CASES = {
     # name: (edit, expected error, field named)
     "GE private scan date-time NOTADATE": (_ge_notadate, InvalidValueError, "(0009,100D)"),
-    "AcquisitionTime 250000": (_raw("AcquisitionTime", "TM", b"250000"), InvalidValueError, "AcquisitionTime"),
-    "PixelSpacing with one value": (_raw("PixelSpacing", "DS", b"4"), InvalidValueError, "PixelSpacing"),
+    "AcquisitionTime 250000": (
+        _raw("AcquisitionTime", "TM", b"250000"),
+        InvalidValueError,
+        "AcquisitionTime",
+    ),
+    "PixelSpacing with one value": (
+        _raw("PixelSpacing", "DS", b"4"),
+        InvalidValueError,
+        "PixelSpacing",
+    ),
     "ImagePositionPatient with four values": (
         _raw("ImagePositionPatient", "DS", b"0\\0\\0\\0"),
         InvalidValueError,
         "ImagePositionPatient",
     ),
-    "multi-valued RescaleSlope": (_raw("RescaleSlope", "DS", b"1\\2"), InvalidValueError, "RescaleSlope"),
-    "text RescaleIntercept": (_raw("RescaleIntercept", "DS", b"abc"), InvalidValueError, "RescaleIntercept"),
+    "multi-valued RescaleSlope": (
+        _raw("RescaleSlope", "DS", b"1\\2"),
+        InvalidValueError,
+        "RescaleSlope",
+    ),
+    "text RescaleIntercept": (
+        _raw("RescaleIntercept", "DS", b"abc"),
+        InvalidValueError,
+        "RescaleIntercept",
+    ),
     "RadionuclideCodeSequence as LO": (
         _raw("RadionuclideCodeSequence", "LO", b"F-18", info=True),
         InvalidValueError,
         "RadionuclideCodeSequence",
     ),
-    "ActualFrameDuration 1e309": (_raw("ActualFrameDuration", "IS", b"1e309"), InvalidValueError, "ActualFrameDuration"),
-    "RescaleIntercept 1e309": (_raw("RescaleIntercept", "DS", b"1e309"), InvalidValueError, "RescaleIntercept"),
+    "ActualFrameDuration 1e309": (
+        _raw("ActualFrameDuration", "IS", b"1e309"),
+        InvalidValueError,
+        "ActualFrameDuration",
+    ),
+    "RescaleIntercept 1e309": (
+        _raw("RescaleIntercept", "DS", b"1e309"),
+        InvalidValueError,
+        "RescaleIntercept",
+    ),
     "RescaleSlope NaN": (_raw("RescaleSlope", "DS", b"nan"), InvalidValueError, "RescaleSlope"),
     "RadionuclideTotalDose 7 Bq": (
         _edit_info(RadionuclideTotalDose="7"),
         InvalidValueError,
         "RadionuclideTotalDose",
     ),
-    "PatientWeight 250061 kg": (_raw("PatientWeight", "DS", b"250061"), InvalidValueError, "PatientWeight"),
+    "PatientWeight 250061 kg": (
+        _raw("PatientWeight", "DS", b"250061"),
+        InvalidValueError,
+        "PatientWeight",
+    ),
     "F-18 code with a 100 h half-life": (
         _edit_info(RadionuclideHalfLife="360000"),
         ConflictingFieldsError,
@@ -500,7 +531,9 @@ def test_issue_cases_refused_naming_file_and_field(tmp_path, name):
         warnings.simplefilter("ignore")
         with pytest.raises(error) as info:
             quant.suv_volume(load_scan(datasets))
-    assert field in (info.value.field or "") and info.value.file and str(tmp_path) in info.value.file
+    assert (
+        field in (info.value.field or "") and info.value.file and str(tmp_path) in info.value.file
+    )
 
 
 def test_image_holding_more_than_the_injected_activity_refused(tmp_path):

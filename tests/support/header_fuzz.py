@@ -265,9 +265,7 @@ def run_case(flavour: str, mutations: list[tuple[int, str, int, bytes]], counts:
             if which < 0 or which == k:
                 mutate(ds, where, key, op, value)
     counts.cases += 1
-    described = [
-        f"{FIELDS[i][1]}:{op}:{'all' if w < 0 else w}:{v!r}" for i, op, w, v in mutations
-    ]
+    described = [f"{FIELDS[i][1]}:{op}:{'all' if w < 0 else w}:{v!r}" for i, op, w, v in mutations]
     try:
         scan = load_scan(datasets)
         suv = suv_volume(scan).array

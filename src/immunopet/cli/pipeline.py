@@ -33,6 +33,7 @@ def run(
         None,
         "--workers",
         "-w",
+        min=0,
         help="Local worker processes (0: inline in this process). Default: CPU cores, at most 4.",
     ),
     scheduler: str | None = typer.Option(
@@ -53,9 +54,13 @@ def run(
     Exit code 0: all done; 2: bad input (nothing was run); 3: completed with
     errors (failed subjects listed in OUT/errors.json, the others finished).
     """
+    from ..core.errors import InputError
     from ..pipeline import run_study
     from ..pipeline.progress import open_log
     from ..study import load_study
+
+    if out.exists() and not out.is_dir():
+        raise InputError("the output folder is an existing file; give a folder", file=out)
 
     study = load_study(study_file)  # raises StudyError -> exit 2 before any work
     if workers is None:
