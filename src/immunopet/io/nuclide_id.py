@@ -50,8 +50,6 @@ __all__ = [
 #: PET nuclides (the closest in CID 4020, Cu-64 12.70 h vs Br-76 16.2 h, differ by 28 %).
 HALF_LIFE_REL_TOL = 0.005
 
-_LEGACY_SCHEMES = ("SRT", "SNM3", "99SDM", "SNM")
-
 #: Mass-first (``124I``, ``[89Zr]``, ``^18^Fluorine``, ``99mTc``) and symbol-first
 #: (``F18``, ``Fluorine-18``, ``Ga-68``, ``F^18^``) tokens in free text.
 _MASS_FIRST = re.compile(
@@ -62,25 +60,10 @@ _SYMBOL_FIRST = re.compile(
 )
 
 
-@functools.lru_cache(maxsize=1)
 def _cid4020() -> dict[tuple[str, str], str]:
-    """(scheme, code value) → canonical nuclide for every CID 4020 concept, SCT and legacy SRT."""
-    from pydicom.sr._snomed_dict import mapping
-    from pydicom.sr.codedict import codes
+    from ..core.nuclides import _code_table
 
-    sct_to_srt = mapping.get("SCT", {})
-    table: dict[tuple[str, str], str] = {}
-    for concept in codes.cid4020.concepts.values():
-        try:
-            name = parse_nuclide_name(concept.meaning)
-        except UnknownNuclideError:
-            continue
-        scheme, value = str(concept.scheme_designator).upper(), str(concept.value)
-        table[(scheme, value)] = name
-        if scheme == "SCT" and value in sct_to_srt:
-            for legacy in _LEGACY_SCHEMES:
-                table[(legacy, str(sct_to_srt[value]))] = name
-    return table
+    return _code_table()
 
 
 def nuclide_from_any_code(code_value: Any, scheme: Any) -> str | None:
