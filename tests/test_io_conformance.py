@@ -604,15 +604,59 @@ def test_enhanced_pet_not_supported_yet(tmp_path):
         load_scan(tmp_path)
 
 
-def test_dynamic_frames_in_one_series_not_supported_yet(tmp_path):
-    # Rule: several frames stored as one series (slices sharing positions) are refused
-    # clearly; one frame of a dynamic series is read, corrected to the series start.
+def test_dynamic_series_frames_decay_corrected_to_series_start(tmp_path):
+    # Rule (PS3.3 C.8.9.4.1, DecayCorrection START): every frame of a dynamic series is
+    # decay-corrected to the series start, so each frame's SUVbw factor decays the dose to
+    # SeriesTime, not to the frame's AcquisitionTime. Two frames of 2 slices stored as one
+    # series: a frame must be chosen; frame 1 (FrameReferenceTime 150 s, acquired 2 min
+    # after SeriesTime) gets the same factor as frame 0.
     def frames(ds, k):
-        ds.ImagePositionPatient = ["0", "0", "0" if k < 2 else "2"]
+        frame = k // 2
+        ds.ImagePositionPatient = ["0", "0", f"{2.0 * (k % 2):g}"]
+        ds.AcquisitionTime = ["095621", "095821"][frame]
+        ds.FrameReferenceTime = ["30000", "150000"][frame]
+        ds.DecayFactor = f"{2 ** ([30.0, 150.0][frame] / F18_HALF_LIFE_S):.6f}"
+        ds.ActualFrameDuration = 60000
 
-    build_series(tmp_path, _BASE, edit=frames)
-    with pytest.raises(UnsupportedDataError, match="not supported yet"):
+    build_series(tmp_path, _BASE, n_slices=4, edit=frames)
+    with pytest.raises(UnsupportedDataError, match="2 frame"):
         load_scan(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)  # DecayFactors agree
+        late = load_scan(tmp_path, frame=1)
+    assert late.pet.shape == (2, 4, 4)
+    assert late.acquisition.scan_start_datetime.strftime("%H%M%S") == "095621"
+    assert quant.suv_bw_factor(late.acquisition) == pytest.approx(_BASE["expected"], rel=1e-6)
+    assert float(late.pet.array[1].max()) == pytest.approx(15 * 4 * 2.0)  # slice k = 3
+
+
+def test_one_frame_of_a_dynamic_acquisition(tmp_path):
+    # The second real ACRIN-FLT slice of PROVENANCE.txt (2.dcm, not copied here) is such a
+    # frame: SeriesTime 111959.109 = injection 111959, AcquisitionTime 113559.109,
+    # FrameReferenceTime 1048857.9 ms, DecayFactor 1.11682 = 2^(1048.86/6586.2), weight
+    # 82.174 kg, dose 173529998.8 Bq. Its header values, rebuilt: the dose is decayed to
+    # the series start (0.109 s after injection) and the DecayFactor check is silent.
+    case = {
+        "header": dict(
+            SeriesDate="19600101",
+            SeriesTime="111959.109",
+            AcquisitionDate="19600101",
+            AcquisitionTime="113559.109",
+            FrameReferenceTime="1048857.9",
+            DecayFactor="1.11682",
+            ActualFrameDuration=180000,
+            PatientWeight="82.174",
+            RadionuclideTotalDose="173529998.8",
+            RadionuclideHalfLife="6586.2",
+            RadiopharmaceuticalStartTime="111959",
+        )
+    }
+    build_series(tmp_path, case, n_slices=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)
+        acq = load_scan(tmp_path).acquisition
+    hand = 82174.0 / (173529998.8 * 2.0 ** (-0.109 / F18_HALF_LIFE_S))
+    assert quant.suv_bw_factor(acq) == pytest.approx(hand, rel=1e-6)
 
 
 def test_single_slice_series(tmp_path):

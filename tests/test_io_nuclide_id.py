@@ -85,7 +85,9 @@ def test_half_life_alone_identifies_within_tolerance():
 def test_code_and_name_disagree_refused_naming_both():
     # Rule: sources that name different nuclides stop with an error naming both.
     with pytest.raises(ConflictingFieldsError, match=r"F-18.*I-124|I-124.*F-18"):
-        ident(codes=[("C-111A1", "SNM3", "^18^Fluorine")], names=[("Radiopharmaceutical", "124I-mAb")])
+        ident(
+            codes=[("C-111A1", "SNM3", "^18^Fluorine")], names=[("Radiopharmaceutical", "124I-mAb")]
+        )
 
 
 def test_code_and_half_life_disagree_refused_then_override():
@@ -93,7 +95,9 @@ def test_code_and_half_life_disagree_refused_then_override():
         ident(codes=[("77004003", "SCT", "^18^Fluorine")], half_life=I124_S)
     assert info.value.field == "RadionuclideHalfLife"
     with pytest.warns(ImmunopetWarning, match="chosen by the user"):
-        assert ident(codes=[("77004003", "SCT", None)], half_life=I124_S, override="124I") == "I-124"
+        assert (
+            ident(codes=[("77004003", "SCT", None)], half_life=I124_S, override="124I") == "I-124"
+        )
 
 
 def test_half_life_within_tolerance_accepted():

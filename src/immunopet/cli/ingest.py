@@ -166,6 +166,9 @@ def suv(
         "--nuclide",
         help="Radionuclide (e.g. 18F, I-124) when the header's is missing or contradictory.",
     ),
+    frame: int | None = typer.Option(
+        None, "--frame", min=0, help="Frame (0-based) of a dynamic series stored as one series."
+    ),
 ) -> None:
     """Write the SUV image of a PET scan as NIfTI (RAS affine, PET-BIDS sidecar)."""
     if kind not in ("bw", "sul", "bsa"):
@@ -175,6 +178,7 @@ def suv(
     scan = load_scan(
         path,
         series_uid=series,
+        frame=frame,
         patient_weight_kg=weight_kg,
         patient_height_m=height_m,
         injected_activity_bq=None if injected_mbq is None else injected_mbq * 1e6,

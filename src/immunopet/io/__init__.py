@@ -48,6 +48,7 @@ from .dicom import (
     read_series_volume,
     series_acquisition,
     series_from_datasets,
+    split_frames,
 )
 from .dicom_seg import read_seg, write_seg
 from .dicom_sr import read_measurement_sr, write_measurement_sr
@@ -272,6 +273,22 @@ def _pick_pet(series: list[DicomSeries], series_uid: str | None, path: Any) -> D
     return pets[0]
 
 
+def _pick_frame(series: DicomSeries, frame: int | None) -> DicomSeries:
+    """One frame of a dynamic series (``frame``, 0-based, in time order)."""
+    frames = split_frames(series)
+    if len(frames) == 1 and frame in (None, 0):
+        return frames[0]
+    if frame is None or not 0 <= frame < len(frames):
+        raise UnsupportedDataError(
+            f"a dynamic series of {len(frames)} frame(s); choose one with frame=0…"
+            f"{len(frames) - 1} (CLI --frame); several frames at once are not supported yet",
+            file=series.source,
+            field="FrameReferenceTime",
+            value=frame,
+        )
+    return frames[frame]
+
+
 def _matching_ct(series: list[DicomSeries], pet: DicomSeries) -> DicomSeries | None:
     cts = [s for s in series if s.modality == "CT"]
     for key in ("frame_of_reference_uid", "study_uid"):
@@ -302,6 +319,7 @@ def load_scan(
     path: PathLike | Sequence[PathLike] | Sequence[Dataset],
     *,
     series_uid: str | None = None,
+    frame: int | None = None,
     **overrides: Any,
 ) -> Scan:
     """Read one PET scan (with its CT when found) from DICOM or NIfTI + PET-BIDS sidecar.
@@ -313,6 +331,9 @@ def load_scan(
         pydicom datasets already in memory (with their pixel data).
     series_uid
         The PET SeriesInstanceUID when several PET series are present.
+    frame
+        The frame (0-based, in time order) of a dynamic series stored as one series;
+        required for such a series (frames are decay-corrected to the series start).
     **overrides
         Study-file / CLI values that replace the header: ``injection_datetime``,
         ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``,
@@ -346,6 +367,7 @@ def load_scan(
         )  # type: ignore[arg-type]
     series = _series_of(path)
     pet_series = _pick_pet(series, series_uid, path if not _is_datasets(path) else "<datasets>")
+    pet_series = _pick_frame(pet_series, frame)
     acq = apply_overrides(
         series_acquisition(pet_series, nuclide=overrides.get("nuclide")), **overrides
     )

@@ -23,6 +23,7 @@ import pydicom
 from pydicom.dataset import Dataset
 
 from ..core.errors import (
+    ImmunopetError,
     ImmunopetWarning,
     InputError,
     InvalidValueError,
@@ -39,6 +40,7 @@ __all__ = [
     "discover_series",
     "group_series",
     "series_from_datasets",
+    "split_frames",
     "read_series_volume",
     "series_acquisition",
 ]
@@ -325,6 +327,46 @@ def read_series_volume(series: DicomSeries) -> Volume:
         unit=unit,
         frame_of_reference_uid=series.frame_of_reference_uid,
     )
+
+
+def split_frames(series: DicomSeries) -> list[DicomSeries]:
+    """The frames of a dynamic series stored as one series, in time order (else ``[series]``).
+
+    Slices sharing an ImagePositionPatient belong to different frames; a frame is the
+    set of slices with one FrameReferenceTime (0054,1300), or one AcquisitionTime
+    when that is absent. Each frame is returned as a geometry-sorted
+    :class:`DicomSeries` with the series' UID. With DecayCorrection START every frame
+    is decay-corrected to the series start (PS3.3 C.8.9.4.1), which the scan-start rule
+    of :mod:`.pet_header` then gives (SeriesTime ≤ the frame's AcquisitionTime).
+    """
+    positions = set()
+    for ds, path in zip(series.headers, series.files, strict=True):
+        try:
+            positions.add(tuple(round(v, 3) for v in _position_or_none(ds, path)))
+        except ImmunopetError:
+            return [series]  # reported by geometry()
+    if len(positions) == len(series.headers):
+        return [series]
+    groups: dict[object, list[tuple[Path, Dataset]]] = {}
+    for ds, path in zip(series.headers, series.files, strict=True):
+        frt = read_number(ds, "FrameReferenceTime", source=str(path))
+        key = frt if frt is not None else text_or_empty(ds, "AcquisitionTime")
+        groups.setdefault(key, []).append((path, ds))
+    sizes = {len(g) for g in groups.values()}
+    if len(groups) < 2 or len(sizes) != 1:
+        return [series]  # not separable into frames: geometry() says why
+    frames = []
+    for key in sorted(groups, key=lambda k: (isinstance(k, str), k)):  # type: ignore[arg-type]
+        files, headers = _sort_slices(groups[key])
+        frames.append(DicomSeries(series.uid, series.modality, files, headers))
+    return frames
+
+
+def _position_or_none(ds: Dataset, path: Path) -> tuple[float, ...]:
+    from .header_values import read_numbers
+
+    ipp = read_numbers(ds, "ImagePositionPatient", 3, source=str(path))
+    return ipp if ipp is not None else (float("nan"),) * 3
 
 
 def series_acquisition(series: DicomSeries, *, nuclide: object = None) -> Acquisition:
