@@ -302,10 +302,13 @@ def read_series_volume(series: DicomSeries) -> Volume:
                 field="PixelData",
             )
         slope, intercept = _rescale(ds, path, series.modality)
+        # Integer pixels (< 2³²) times a slope ≤ 1e30 plus |b| ≤ 1e9 cannot overflow
+        # float64: only float pixel data can bring NaN or inf.
         with np.errstate(over="ignore", invalid="ignore"):
             np.multiply(pixels, slope, out=arr[k], casting="unsafe")
-            arr[k] += intercept
-        if not np.isfinite(arr[k]).all():
+            if intercept:
+                arr[k] += intercept
+        if pixels.dtype.kind == "f" and not np.isfinite(arr[k]).all():
             raise InvalidValueError(
                 f"rescaled pixel values are not finite (RescaleSlope {slope:g}, "
                 f"RescaleIntercept {intercept:g})",

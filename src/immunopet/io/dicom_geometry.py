@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import functools
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -44,20 +46,24 @@ def _orientation(ds: Dataset, path: Path) -> np.ndarray:
         raise GeometryError(
             "ImageOrientationPatient is missing", file=path, field="ImageOrientationPatient"
         )
-    v = np.asarray(iop)
-    row, col = v[:3], v[3:]
-    if (
-        abs(np.linalg.norm(row) - 1.0) > 1e-2
-        or abs(np.linalg.norm(col) - 1.0) > 1e-2
-        or abs(float(np.dot(row, col))) > 1e-2
-    ):
+    if not _orthonormal(iop):
         raise GeometryError(
             f"ImageOrientationPatient {list(iop)} is not two orthogonal unit vectors",
             file=path,
             field="ImageOrientationPatient",
             value=list(iop),
         )
-    return v
+    return np.asarray(iop)
+
+
+@functools.lru_cache(maxsize=64)
+def _orthonormal(iop: tuple[float, ...]) -> bool:
+    """Two unit vectors (±1 %) at a right angle (|cos| ≤ 0.01); cached, slices share one IOP."""
+    row, col = iop[:3], iop[3:]
+    norm_r = math.sqrt(sum(x * x for x in row))
+    norm_c = math.sqrt(sum(x * x for x in col))
+    dot = sum(a * b for a, b in zip(row, col, strict=True))
+    return abs(norm_r - 1.0) <= 1e-2 and abs(norm_c - 1.0) <= 1e-2 and abs(dot) <= 1e-2
 
 
 def _position(ds: Dataset, path: Path) -> np.ndarray:

@@ -64,9 +64,67 @@ def _slice_fields(ds: Dataset, f: str | None) -> dict[str, Any]:
     return out
 
 
+#: Top-level elements holding the series-level fields (the isotope ones are in the sequence).
+_RAW_KEYWORDS = (
+    "PatientWeight",
+    "PatientSize",
+    "Units",
+    "DecayCorrection",
+    "SeriesDate",
+    "SeriesTime",
+    "RadiopharmaceuticalInformationSequence",
+)
+
+
+def _raw_signature(ds: Dataset) -> tuple[Any, ...] | None:
+    """The stored bytes of the series-level elements, unconverted (None if unavailable).
+
+    Slices whose bytes equal the first slice's hold the same values, so only the
+    slices that differ need the (slower) checked read and comparison.
+    """
+    return _raw_values(ds, [_TAGS[kw] for kw in _RAW_KEYWORDS])
+
+
+def _raw_values(ds: Dataset, tags: Sequence[int]) -> tuple[Any, ...] | None:
+    """Stored (unconverted) values of ``tags`` in ``ds``; None once any is converted or odd."""
+    out = []
+    try:
+        for tag in tags:
+            elem = ds.get_item(tag) if tag in ds else None
+            value = None if elem is None else elem.value
+            if value is not None and not isinstance(value, (bytes, str)):
+                return None
+            out.append(value)
+    except Exception:  # noqa: BLE001 - malformed: the checked read reports it
+        return None
+    return tuple(out)
+
+
+def _tags() -> dict[str, int]:
+    from pydicom.datadict import tag_for_keyword
+
+    return {kw: int(tag_for_keyword(kw)) for kw in _RAW_KEYWORDS}  # type: ignore[arg-type]
+
+
+_TAGS = _tags()
+_FRAME_TAGS = (
+    0x00181242,
+    0x00541300,
+    0x00541321,
+)  # ActualFrameDuration, FrameReferenceTime, DecayFactor
+
+
 def consistent_fields(headers: Sequence[Dataset], source: str) -> dict[str, Any]:
+    """The series-level fields, checked on every slice that is not byte-identical to the first."""
     files = [_file(ds, source) for ds in headers]
-    per_slice = [_slice_fields(ds, f) for ds, f in zip(headers, files, strict=True)]
+    first_sig = _raw_signature(headers[0])
+    first = _slice_fields(headers[0], files[0])
+    per_slice = [first]
+    for ds, f in zip(headers[1:], files[1:], strict=True):
+        if first_sig is not None and _raw_signature(ds) == first_sig:
+            per_slice.append(first)
+        else:
+            per_slice.append(_slice_fields(ds, f))
     return {
         key: same_everywhere([p[key] for p in per_slice], key, files, what=key)
         for key in _SERIES_FIELDS
@@ -76,7 +134,13 @@ def consistent_fields(headers: Sequence[Dataset], source: str) -> dict[str, Any]
 def check_frames(headers: Sequence[Dataset], source: str) -> float | None:
     """ActualFrameDuration (s) of the first slice; every slice's duration is range-checked."""
     first_s = None
+    seen: set[tuple[Any, ...]] = set()
     for k, ds in enumerate(headers):
+        raw = _raw_values(ds, _FRAME_TAGS)
+        if raw is not None and raw in seen:
+            continue  # the same stored bytes as a slice already checked
+        if raw is not None:
+            seen.add(raw)
         f = _file(ds, source)
         ms = read_number(ds, "ActualFrameDuration", source=f)
         read_number(ds, "FrameReferenceTime", source=f)

@@ -186,19 +186,21 @@ def scan_start_datetime(
         source=f0,
     )
     acq_times = []
+    parsed: dict[tuple[Any, ...], datetime | None] = {}  # slices share their times
     for ds in headers:
         f = _file(ds, source)
-        adt = parse_dt(
+        key = (
             read_text(ds, "AcquisitionDateTime", source=f),
-            local_offset=local_offset,
-            field="AcquisitionDateTime",
-            source=f,
-        ) or combine_da_tm(
             read_text(ds, "AcquisitionDate", source=f) or series_date,
             read_text(ds, "AcquisitionTime", source=f),
-            fields=("AcquisitionDate", "AcquisitionTime"),
-            source=f,
         )
+        if key not in parsed:
+            parsed[key] = parse_dt(
+                key[0], local_offset=local_offset, field="AcquisitionDateTime", source=f
+            ) or combine_da_tm(
+                key[1], key[2], fields=("AcquisitionDate", "AcquisitionTime"), source=f
+            )
+        adt = parsed[key]
         if adt is not None:
             acq_times.append(adt)
     earliest = min(acq_times) if acq_times else None

@@ -198,7 +198,8 @@ def _check_suv(arr: np.ndarray, scan: Scan, kind: SuvKind, factor: float) -> Non
         return
     peak = float(np.max(arr))
     total = float(np.sum(arr))
-    if not (np.isfinite(peak) and np.isfinite(total)) or not np.isfinite(arr).all():
+    # max is NaN/inf when any value is NaN/+inf, and the sum when any is -inf.
+    if not (np.isfinite(peak) and np.isfinite(total)):
         raise PhysicsError(
             f"{_SUV_UNITS[kind]} values are not finite (factor {factor:.6g}); check "
             "RescaleSlope/RescaleIntercept and the dose, weight and times",
