@@ -682,3 +682,20 @@ def test_geometry_errors_are_immunopet_errors(tmp_path):
 def test_every_refusal_is_one_immunopet_error_class():
     assert all(issubclass(e, ImmunopetError) for _, e, _ in ISSUE_CASES.values())
     assert math.isfinite(F18_HALF_LIFE_S) and shutil.which  # imports used
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("BodyWeight", "inf"), ("BodyWeight", 250061), ("InjectedRadioactivity", 1e309),
+     ("ScanStart", "nan"), ("ScanDate", "2024-13-45")],
+)  # fmt: skip
+def test_nifti_sidecar_numbers_checked(key, value):
+    # Rule: the PET-BIDS sidecar's numbers get the same finiteness / range checks.
+    from immunopet.io.nifti import nifti_acquisition
+
+    side = {"TracerRadionuclide": "F18", "TimeZero": "09:00:00", "ScanDate": "2024-03-01",
+            "ScanStart": 3600, "InjectedRadioactivity": 350, "InjectedRadioactivityUnits": "MBq",
+            "BodyWeight": 70, key: value}  # fmt: skip
+    with pytest.raises(InvalidValueError) as info:
+        nifti_acquisition(side, "pet.nii.gz")
+    assert info.value.field in (key, "PatientWeight") and info.value.file == "pet.nii.gz"
