@@ -1,13 +1,16 @@
 """Read DICOM PET and CT series: discover, group, sort by geometry, rescale, build Volumes.
 
 * Files are found recursively; every file is opened header-only
-  (``stop_before_pixels``) and grouped by SeriesInstanceUID.
-* Slices are ordered by the projection of ImagePositionPatient on the slice
-  normal (row × column cosines of ImageOrientationPatient) — never by file
-  name or InstanceNumber; the slice spacing comes from those positions and
-  must be uniform.
+  (``stop_before_pixels``) and grouped by SeriesInstanceUID. Files that are not
+  DICOM images (zero-byte, truncated, not DICOM, DICOMDIR) are skipped with one
+  warning naming them; in-memory pydicom datasets are accepted too.
+* Slices are ordered and checked by :mod:`.dicom_geometry` (position along the
+  slice normal, uniform spacing, value counts, "not supported yet" for
+  enhanced multi-frame PET); a dynamic series stored as one series is split
+  into frames (:func:`split_frames`).
 * Pixel values are rescaled per slice (RescaleSlope/RescaleIntercept differ
-  between PET slices).
+  between PET slices, each checked finite and in range); compressed transfer
+  syntaxes are decoded by pydicom's handlers (pylibjpeg and its plugins).
 """
 
 from __future__ import annotations

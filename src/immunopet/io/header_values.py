@@ -28,21 +28,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from datetime import date, datetime, time
 from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence as DicomSequence
 
-from ..core.errors import InvalidValueError
+from ..core.errors import ConflictingFieldsError, InvalidValueError
 
 __all__ = [
     "RANGES",
     "checked_number",
     "read_item",
+    "read_items",
     "read_number",
     "read_numbers",
     "read_text",
+    "same_everywhere",
     "value_of",
 ]
 
@@ -223,18 +224,8 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def plausible_date(d: date | datetime | None, field: str, *, source: str | None) -> None:
-    """Refuse a date before 1900 or after 2200 (a corrupt or placeholder date)."""
-    if d is not None and not 1900 <= d.year <= 2200:
-        raise InvalidValueError(
-            f"date {d.isoformat()} is outside 1900–2200", file=source, field=field, value=str(d)
-        )
-
-
 def same_everywhere(values: Sequence[Any], field: str, files: Sequence[Any], *, what: str) -> Any:
     """The common value of one field over every slice; a slice that differs is an error."""
-    from ..core.errors import ConflictingFieldsError
-
     first = values[0]
     for v, f in zip(values, files, strict=True):
         if v != first and not (
@@ -250,6 +241,3 @@ def same_everywhere(values: Sequence[Any], field: str, files: Sequence[Any], *, 
                 value=v,
             )
     return first
-
-
-__all__ += ["plausible_date", "read_items", "same_everywhere", "time"]
