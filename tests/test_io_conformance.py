@@ -696,3 +696,21 @@ def test_nifti_sidecar_numbers_checked(key, value):
     with pytest.raises(InvalidValueError) as info:
         nifti_acquisition(side, "pet.nii.gz")
     assert info.value.field in (key, "PatientWeight") and info.value.file == "pet.nii.gz"
+
+
+def test_native_int16_fast_path_matches_pydicom():
+    # Rule: the buffer read of native 16-bit pixels gives exactly pydicom's pixel_array;
+    # anything else (12 bits stored, compressed) is left to pydicom.
+    from pydicom.uid import RLELossless
+
+    from immunopet.io.dicom import _native_int16
+
+    ds = pydicom.dcmread(REAL_SIEMENS)
+    np.testing.assert_array_equal(_native_int16(ds), ds.pixel_array)
+    ds.PixelRepresentation = 0  # unsigned: same bytes, read as uint16 by both
+    np.testing.assert_array_equal(_native_int16(ds), ds.pixel_array)
+    ds.BitsStored, ds.HighBit = 12, 11
+    assert _native_int16(ds) is None
+    packed = pydicom.dcmread(REAL_SIEMENS)
+    packed.compress(RLELossless)
+    assert _native_int16(packed) is None

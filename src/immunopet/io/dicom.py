@@ -266,11 +266,46 @@ def _rescale(ds: Dataset, path: Path, modality: str) -> tuple[float, float]:
     return (1.0 if slope is None else slope), (0.0 if intercept is None else intercept)
 
 
+#: Native (uncompressed) little-endian transfer syntaxes (DICOM PS3.5 §10.1, Annex A.1, A.2).
+_NATIVE_LE = ("1.2.840.10008.1.2", "1.2.840.10008.1.2.1")
+
+
+def _native_int16(ds: Dataset) -> np.ndarray | None:
+    """The pixels of the common PET/CT case, read straight from the buffer, else None.
+
+    Native little-endian, one sample, 16 bits allocated = stored (HighBit 15), one
+    frame: the pixel cells are plain (u)int16 in row order (PS3.5 §8.1.1), so
+    ``np.frombuffer`` gives exactly what pydicom's ``pixel_array`` would, without its
+    per-slice overhead. Anything else (compressed, packed bits, colour) goes to pydicom.
+    """
+    try:
+        if str(ds.file_meta.TransferSyntaxUID) not in _NATIVE_LE:
+            return None
+        rows, cols = int(ds.Rows), int(ds.Columns)
+        if (
+            int(ds.get("SamplesPerPixel", 1)) != 1
+            or int(ds.BitsAllocated) != 16
+            or int(ds.BitsStored) != 16
+            or int(ds.get("HighBit", 15)) != 15
+            or int(ds.get("NumberOfFrames") or 1) != 1
+            or str(ds.get("PhotometricInterpretation", "")) not in ("MONOCHROME1", "MONOCHROME2")
+        ):
+            return None
+        buf = ds.PixelData
+        if not isinstance(buf, bytes) or len(buf) < 2 * rows * cols:
+            return None  # pydicom explains what is wrong
+        dtype = "<i2" if int(ds.PixelRepresentation) == 1 else "<u2"
+        return np.frombuffer(buf, dtype=dtype, count=rows * cols).reshape(rows, cols)
+    except Exception:  # noqa: BLE001 - any doubt: let pydicom decode (and report)
+        return None
+
+
 def _pixels(series: DicomSeries, k: int) -> tuple[np.ndarray, Dataset]:
     path, header = series.files[k], series.headers[k]
     try:
         ds = header if "PixelData" in header else pydicom.dcmread(path)
-        pixels = ds.pixel_array
+        fast = _native_int16(ds)
+        pixels = fast if fast is not None else ds.pixel_array
     except Exception as exc:  # pydicom raises many types for broken or unsupported pixel data
         raise InputError(
             f"cannot decode pixel data ({type(exc).__name__}: {exc})"[:300],
