@@ -714,3 +714,15 @@ def test_native_int16_fast_path_matches_pydicom():
     packed = pydicom.dcmread(REAL_SIEMENS)
     packed.compress(RLELossless)
     assert _native_int16(packed) is None
+
+
+def test_slice_times_written_with_other_precision_are_the_same(tmp_path):
+    # Rule: "095621" and "095621.000000" are one SeriesTime; only a real difference conflicts.
+    def precise(ds, k):
+        if k == 1:
+            ds.SeriesTime = "095621.000000"
+
+    build_series(tmp_path, _BASE, edit=precise)
+    assert quant.suv_bw_factor(load_scan(tmp_path).acquisition) == pytest.approx(
+        _BASE["expected"], rel=1e-6
+    )

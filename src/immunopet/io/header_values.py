@@ -224,15 +224,26 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _same_value(a: Any, b: Any) -> bool:
+    """Equal numbers (to 1e-6) or equal DA/TM/DT texts up to trailing fractional zeros."""
+    if isinstance(a, float) and isinstance(b, float):
+        return math.isclose(a, b, rel_tol=1e-6)
+    if isinstance(a, str) and isinstance(b, str):
+        return _trim_fraction(a) == _trim_fraction(b)
+    return False
+
+
+def _trim_fraction(text: str) -> str:
+    head, dot, frac = text.strip().partition(".")
+    frac = frac.rstrip("0")
+    return f"{head}.{frac}" if dot and frac else head
+
+
 def same_everywhere(values: Sequence[Any], field: str, files: Sequence[Any], *, what: str) -> Any:
     """The common value of one field over every slice; a slice that differs is an error."""
     first = values[0]
     for v, f in zip(values, files, strict=True):
-        if v != first and not (
-            isinstance(v, float)
-            and isinstance(first, float)
-            and math.isclose(v, first, rel_tol=1e-6)
-        ):
+        if v != first and not _same_value(v, first):
             raise ConflictingFieldsError(
                 f"{what} {v!r} differs from {first!r} in the first slice ({files[0]}); "
                 "a series must have one value — check the files belong together",
