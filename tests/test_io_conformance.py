@@ -726,3 +726,16 @@ def test_slice_times_written_with_other_precision_are_the_same(tmp_path):
     assert quant.suv_bw_factor(load_scan(tmp_path).acquisition) == pytest.approx(
         _BASE["expected"], rel=1e-6
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("patient_weight_kg", 250061.0), ("injected_activity_bq", 7.0), ("patient_height_m", 175.0),
+     ("patient_weight_kg", float("inf"))],
+)  # fmt: skip
+def test_overrides_get_the_header_ranges(tmp_path, key, value):
+    # Rule: a study-file / CLI value is checked like the header field it replaces.
+    build_series(tmp_path, _BASE)
+    with pytest.raises(InvalidValueError) as info:
+        load_scan(tmp_path, **{key: value})
+    assert info.value.field == key

@@ -52,6 +52,7 @@ from .dicom import (
 )
 from .dicom_seg import read_seg, write_seg
 from .dicom_sr import read_measurement_sr, write_measurement_sr
+from .header_values import RANGES
 from .nifti import (
     is_nifti,
     nifti_acquisition,
@@ -84,6 +85,12 @@ _OVERRIDES = (
     "patient_sex",
     "nuclide",
 )
+#: The header field whose plausible range (io.header_values.RANGES) an override must meet.
+_OVERRIDE_RANGES = {
+    "injected_activity_bq": "RadionuclideTotalDose",
+    "patient_weight_kg": "PatientWeight",
+    "patient_height_m": "PatientSize",
+}
 
 
 @dataclass(frozen=True)
@@ -234,6 +241,14 @@ def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
             if not (number > 0 and number < float("inf")):
                 raise InvalidValueError(
                     f"{key} must be positive and finite, got {value!r}", field=key, value=value
+                )
+            lo, hi, unit = RANGES[_OVERRIDE_RANGES[key]]
+            if not lo <= number <= hi:
+                raise InvalidValueError(
+                    f"{key} {number:g} {unit} is outside the plausible range [{lo:g}, {hi:g}] "
+                    f"{unit} (the range of DICOM {_OVERRIDE_RANGES[key]})",
+                    field=key,
+                    value=value,
                 )
             changes[key] = number
     return acq.replace(**changes) if changes else acq

@@ -292,8 +292,8 @@ def _native_int16(ds: Dataset) -> np.ndarray | None:
         ):
             return None
         buf = ds.PixelData
-        if not isinstance(buf, bytes) or len(buf) < 2 * rows * cols:
-            return None  # pydicom explains what is wrong
+        if not isinstance(buf, bytes) or len(buf) != 2 * rows * cols:
+            return None  # short or padded: pydicom decides and explains
         dtype = "<i2" if int(ds.PixelRepresentation) == 1 else "<u2"
         return np.frombuffer(buf, dtype=dtype, count=rows * cols).reshape(rows, cols)
     except Exception:  # noqa: BLE001 - any doubt: let pydicom decode (and report)
