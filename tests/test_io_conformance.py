@@ -703,7 +703,7 @@ def test_native_int16_fast_path_matches_pydicom():
     # anything else (12 bits stored, compressed) is left to pydicom.
     from pydicom.uid import RLELossless
 
-    from immunopet.io.dicom import _native_int16
+    from immunopet.io.dicom_pixels import _native_int16
 
     ds = pydicom.dcmread(REAL_SIEMENS)
     np.testing.assert_array_equal(_native_int16(ds), ds.pixel_array)
