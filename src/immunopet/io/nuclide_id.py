@@ -177,6 +177,10 @@ def identify_nuclide(
     for field, text in names:
         for n in nuclides_in_text(text):
             claims.setdefault(n, f"{field} {str(text)!r}")
+    if override is None and len(claims) == 1:
+        agreed = Nuclide.from_name(next(iter(claims)))
+        if header_half_life_s is None or not _disagrees(agreed, header_half_life_s):
+            return agreed  # the usual case: no half-life table search needed
     by_half_life = (
         nuclides_with_half_life(header_half_life_s) if header_half_life_s is not None else []
     )
