@@ -561,12 +561,12 @@ def test_non_image_files_skipped_with_one_warning(tmp_path):
     dicomdir.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
     dicomdir.SOPClassUID = "1.2.840.10008.1.3.10"
     dicomdir.DirectoryRecordSequence = DicomSequence([])
-    dicomdir.save_as(tmp_path / "INDEX", enforce_file_format=True)
+    dicomdir.save_as(tmp_path / "DICOMDIR", enforce_file_format=True)
     with pytest.warns(ImmunopetWarning) as record:
         scan = load_scan(tmp_path)
     assert scan.pet.shape == (3, 4, 4)
     [message] = [str(w.message) for w in record if "skipped" in str(w.message)]
-    for name in ("empty.dcm", "notes.bin", "cut.dcm", "INDEX"):
+    for name in ("empty.dcm", "notes.bin", "cut.dcm", "DICOMDIR"):
         assert name in message
 
 

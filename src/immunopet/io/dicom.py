@@ -190,8 +190,7 @@ def discover_series(
         try:
             ds = _read_header(path, explicit=explicit)
         except _Skip as why:
-            if path.name.upper() != "DICOMDIR":
-                skipped.append(f"{path.name} ({why.args[0]})")
+            skipped.append(f"{path.name} ({why.args[0]})")
             continue
         if ds is not None:
             members.append((path, ds))
