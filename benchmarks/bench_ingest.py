@@ -18,12 +18,13 @@ the first). The "before" figure below was measured on the development machine
         PYTHONPATH=src .venv/bin/python benchmarks/bench_ingest.py
 
 BEFORE (commit 6eb3ec5): ours 0.391 s, floor 0.210 s in the same run (ratio 1.86).
-AFTER (issue 11, every check on): ours 0.405 s, floor 0.219 s (ratio 1.85); the
-before code, re-run interleaved from a checkout of 6eb3ec5 on the same data
-(``PYTHONPATH=<checkout>/src``): 0.438 s, floor 0.219 s (ratio 2.00). The machine
-is shared, so compare ratios to the floor of the same run. The checks cost ~10 %;
-reading native 16-bit pixels straight from the buffer (``io.dicom._native_int16``)
-wins it back.
+AFTER (issue 11, every check on), three interleaved runs with the before code
+re-run from a checkout of 6eb3ec5 on the same data (``PYTHONPATH=<checkout>/src``):
+ours 0.405 / 0.426 / 0.411 s, before-code 0.438 / 0.410 / 0.429 s, floors
+0.209–0.223 s; ratio to the floor 1.85–1.98 (ours) vs 1.90–2.00 (before): equal
+within the noise of the shared machine. The checks cost ~10 %; reading native
+16-bit pixels straight from the buffer (``io.dicom_pixels._native_int16``) wins it
+back. Compare ratios to the floor of the same run.
 
 Run: ``.venv/bin/python benchmarks/bench_ingest.py``
 """
