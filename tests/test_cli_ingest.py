@@ -238,11 +238,15 @@ def test_bad_headers_exit_2(tmp_path, capsys, case):
     assert "Traceback" not in err and not (tmp_path / "o.nii.gz").exists()
 
 
-def test_corrupt_file_exit_2(tmp_path, capsys):
+def test_corrupt_file_skipped_with_warning_or_exit_2_when_named(tmp_path, capsys):
+    # Rule (issue 11): a corrupt file in a folder is skipped with one warning naming it;
+    # named explicitly it is an error: one line, exit 2.
     write_pet_series(conc(), acq(), tmp_path)
     bad = tmp_path / "IM_bad.dcm"
     bad.write_bytes(b"\x00" * 128 + b"DICM" + b"\x02\x00")
     code, _, err = run(["info", tmp_path], capsys)
+    assert code == 0 and "IM_bad.dcm" in err and "skipped 1 file" in err
+    code, _, err = run(["info", bad], capsys)
     assert code == 2 and str(bad) in err and len(err.strip().splitlines()) == 1
 
 

@@ -290,13 +290,17 @@ def test_suv_linear_in_weight(weight_kg, k):
     assert f2 == pytest.approx(k * f1, rel=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore:.*SUVbwmax:UserWarning")
 @settings(max_examples=50, deadline=None)
 @given(
-    st.floats(min_value=0.0, max_value=400.0),
+    st.floats(min_value=0.0, max_value=1.0),
     st.sampled_from(["START", "ADMIN", "NONE"]),
     st.sampled_from(["I-124", "Zr-89", "Cu-64", "F-18"]),
 )
-def test_decay_correction_round_trip(hours_pi, decay, name):
+def test_decay_correction_round_trip(frac, decay, name):
+    # Up to 14 half-lives: later, this image would hold more than the injected activity,
+    # which suv_volume refuses (physical ceiling, quant.suv.ACTIVITY_CEILING).
+    hours_pi = frac * 14.0 * Nuclide.from_name(name).half_life("h")
     acq = acq_(
         nuclide=Nuclide.from_name(name),
         decay_correction=decay,

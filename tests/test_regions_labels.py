@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import nibabel as nib
 import numpy as np
@@ -97,8 +98,13 @@ def _pet(frame="1.2.3", origin=(-39.0, -39.0, 1.0)):
 def test_resample_ct_labels_to_pet_grid():
     ct = _ct_labels()
     lm = LabelMap(ct.volume, {2: "kidney_right", 3: "kidney_left", 5: "liver"}, source="seg")
-    on_pet = labels_on_pet_grid(lm, _pet())
+    # Rule (issue 11): a label map on another grid is resampled with a warning saying so.
+    with pytest.warns(ImmunopetWarning, match="resampled onto the PET grid"):
+        on_pet = labels_on_pet_grid(lm, _pet())
     assert on_pet.volume.same_grid(_pet())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ImmunopetWarning)  # already on the grid: silent
+        labels_on_pet_grid(on_pet, _pet())
     # liver: 10 × 20 × 20 CT voxels of 8 mm³ = 32 mL; nearest-neighbour keeps it exactly here
     liver_ml = (on_pet.array == 5).sum() * 64 / 1000
     assert liver_ml == pytest.approx(32.0)

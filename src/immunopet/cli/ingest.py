@@ -161,6 +161,14 @@ def suv(
         help="Injection date-time, ISO 8601 (e.g. 2024-03-01T09:12:00, or with a UTC "
         "offset: 2024-03-01T01:12:00Z, converted to the series' TimezoneOffsetFromUTC).",
     ),
+    nuclide: str | None = typer.Option(
+        None,
+        "--nuclide",
+        help="Radionuclide (e.g. 18F, I-124) when the header's is missing or contradictory.",
+    ),
+    frame: int | None = typer.Option(
+        None, "--frame", min=0, help="Frame (0-based) of a dynamic series stored as one series."
+    ),
 ) -> None:
     """Write the SUV image of a PET scan as NIfTI (RAS affine, PET-BIDS sidecar)."""
     if kind not in ("bw", "sul", "bsa"):
@@ -170,10 +178,12 @@ def suv(
     scan = load_scan(
         path,
         series_uid=series,
+        frame=frame,
         patient_weight_kg=weight_kg,
         patient_height_m=height_m,
         injected_activity_bq=None if injected_mbq is None else injected_mbq * 1e6,
         injection_datetime=injection_datetime,
+        nuclide=nuclide,
     )
     vol = suv_volume(scan, kind)  # type: ignore[arg-type]
     units = "cm2/mL" if kind == "bsa" else "g/mL"

@@ -33,6 +33,7 @@ def run(
         None,
         "--workers",
         "-w",
+        min=0,
         help="Local worker processes (0: inline in this process). Default: CPU cores, at most 4.",
     ),
     scheduler: str | None = typer.Option(
@@ -53,6 +54,7 @@ def run(
     Exit code 0: all done; 2: bad input (nothing was run); 3: completed with
     errors (failed subjects listed in OUT/errors.json, the others finished).
     """
+    _refuse_file_as_output(out)
     from ..pipeline import run_study
     from ..pipeline.progress import open_log
     from ..study import load_study
@@ -128,3 +130,11 @@ def schema() -> None:
     from ..study import Study
 
     typer.echo(json.dumps(Study.json_schema(), indent=2))
+
+
+def _refuse_file_as_output(out: Path) -> None:
+    """``-o`` naming an existing file (not a folder) is bad input: exit 2 before any work."""
+    from ..core.errors import InputError
+
+    if out.exists() and not out.is_dir():
+        raise InputError("the output folder is an existing file; give a folder", file=out)

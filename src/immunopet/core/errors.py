@@ -13,6 +13,7 @@ name the file, the field, the offending value and what to do, as pydicom's do.
     │   ├── AmbiguousTimeError    a date-time cannot be determined safely
     │   ├── UnknownNuclideError   a nuclide name nuclear data does not know
     │   ├── UnsupportedDataError  a series/unit/convention we cannot interpret
+    │   ├── ConflictingFieldsError  header fields / slices that contradict each other
     │   └── GeometryError         grids that do not match / do not overlap
     ├── StudyError            an inconsistent study (schema, subjects, scans)
     ├── PhysicsError          physically impossible values (scan before injection…)
@@ -28,6 +29,7 @@ from typing import Any
 
 __all__ = [
     "AmbiguousTimeError",
+    "ConflictingFieldsError",
     "FitError",
     "GeometryError",
     "ImmunopetError",
@@ -115,6 +117,15 @@ class UnknownNuclideError(InputError):
 
 class UnsupportedDataError(InputError):
     """Data that immunopet cannot interpret (unknown units, wrong modality, …)."""
+
+
+class ConflictingFieldsError(InputError):
+    """Header fields (or slices of one series) that contradict each other.
+
+    E.g. a radionuclide code of one nuclide with the half-life of another, or a
+    slice whose PatientWeight differs from the rest of its series: immunopet
+    never picks one silently; the message names both and how to choose.
+    """
 
 
 class GeometryError(InputError):

@@ -149,18 +149,33 @@ def parse_nuclide_name(name: str) -> str:
     )
 
 
+#: Designators of the legacy SNOMED-RT scheme CID 4020 used before SNOMED CT (PS3.16 Annex O).
+_LEGACY_SNOMED = ("SRT", "SNM3", "99SDM", "SNM")
+
+
 @functools.lru_cache(maxsize=1)
 def _code_table() -> dict[tuple[str, str], str]:
-    """(scheme, code value) → canonical nuclide, from DICOM PS3.16 CID 4020 (pydicom)."""
+    """(scheme, code value) → canonical nuclide, from DICOM PS3.16 CID 4020 (pydicom).
+
+    SCT concepts are also listed under their legacy SNOMED-RT code (``C-111A1`` for
+    18F), under every legacy designator, through the SNOMED RT → CT mapping pydicom
+    ships (``pydicom.sr._snomed_dict``).
+    """
+    from pydicom.sr._snomed_dict import mapping
     from pydicom.sr.codedict import codes
 
+    sct_to_srt = mapping.get("SCT", {})
     table: dict[tuple[str, str], str] = {}
     for concept in codes.cid4020.concepts.values():
         try:
             nuclide = parse_nuclide_name(concept.meaning)
         except UnknownNuclideError:
             continue
-        table[(str(concept.scheme_designator).upper(), str(concept.value))] = nuclide
+        scheme, value = str(concept.scheme_designator).upper(), str(concept.value)
+        table[(scheme, value)] = nuclide
+        if scheme == "SCT" and value in sct_to_srt:
+            for legacy in _LEGACY_SNOMED:
+                table[(legacy, str(sct_to_srt[value]))] = nuclide
     return table
 
 

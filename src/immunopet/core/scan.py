@@ -98,6 +98,8 @@ class Acquisition:
     #: True when the injection *date* was inferred (no RadiopharmaceuticalStartDateTime).
     injection_date_inferred: bool = False
     utc_offset_h: float | None = None
+    #: DICOM SUVType (0054,1006) of GML images: ``BW``, ``BSA``, ``LBM``, ``IBW`` (None: BW).
+    suv_type: str | None = None
 
     def replace(self, **changes: object) -> Acquisition:
         """A copy with some fields changed (e.g. a weight from the study file)."""

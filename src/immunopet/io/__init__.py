@@ -13,7 +13,7 @@ Public API::
 
 Overrides (study file or CLI values win over the header): ``injection_datetime``
 (datetime or ISO string), ``injected_activity_bq``, ``patient_weight_kg``,
-``patient_height_m``, ``patient_sex``. An ``injection_datetime`` with a UTC offset
+``patient_height_m``, ``patient_sex``, ``nuclide``. An ``injection_datetime`` with a UTC offset
 (``2018-06-04T01:30:00Z``) is converted to the series' local time when the series
 declares one (``Acquisition.utc_offset_h``); otherwise it is taken as local time
 with an :class:`~immunopet.core.errors.ImmunopetWarning`.
@@ -22,24 +22,29 @@ with an :class:`~immunopet.core.errors.ImmunopetWarning`.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from pydicom.dataset import Dataset
+
 from ..core.errors import (
     ImmunopetError,
-    ImmunopetWarning,
     InputError,
-    InvalidValueError,
     UnsupportedDataError,
 )
 from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from ..quant import check_header_half_life
-from .dicom import DicomSeries, discover_series, read_series_volume, series_acquisition
+from .dicom import (
+    DicomSeries,
+    discover_series,
+    read_series_volume,
+    series_acquisition,
+    series_from_datasets,
+    split_frames,
+)
 from .dicom_seg import read_seg, write_seg
 from .dicom_sr import read_measurement_sr, write_measurement_sr
 from .nifti import (
@@ -51,6 +56,7 @@ from .nifti import (
     sidecar_unit_scale,
     write_nifti,
 )
+from .overrides import apply_overrides
 
 __all__ = [
     "SeriesInfo",
@@ -66,13 +72,6 @@ __all__ = [
 ]
 
 PathLike = str | os.PathLike[str]
-_OVERRIDES = (
-    "injection_datetime",
-    "injected_activity_bq",
-    "patient_weight_kg",
-    "patient_height_m",
-    "patient_sex",
-)
 
 
 @dataclass(frozen=True)
@@ -161,71 +160,6 @@ def find_series(path: PathLike | Sequence[PathLike]) -> list[SeriesInfo]:
     return [_dicom_info(s) for s in discover_series(path)]
 
 
-def _parse_datetime(value: Any, utc_offset_h: float | None = None) -> datetime:
-    """An injection override (datetime or ISO 8601 text) → naive datetime in the series' local time.
-
-    A value with a UTC offset (``...Z``, ``...+02:00``) is converted to the local
-    time ``utc_offset_h`` of the acquisition when that is known (DICOM
-    TimezoneOffsetFromUTC); otherwise its offset cannot be related to the
-    scanner's clock, so it is dropped with an :class:`ImmunopetWarning` and the
-    wall-clock time is taken as the scanner's local time. A naive value is local time.
-    """
-    if isinstance(value, datetime):
-        parsed = value
-    else:
-        try:
-            parsed = datetime.fromisoformat(str(value).strip())
-        except ValueError as exc:
-            raise InvalidValueError(
-                f"injection date-time {value!r} is not ISO 8601 (YYYY-MM-DDTHH:MM:SS[+HH:MM])",
-                field="injection_datetime",
-                value=value,
-            ) from exc
-    offset = parsed.utcoffset()
-    if offset is None:
-        return parsed.replace(tzinfo=None)
-    if utc_offset_h is not None:
-        local = timezone(timedelta(hours=utc_offset_h))
-        return parsed.astimezone(local).replace(tzinfo=None)
-    warnings.warn(
-        f"injection date-time {value!s} carries a UTC offset ({parsed.strftime('%z')}) but the "
-        "series declares none (no TimezoneOffsetFromUTC); it is taken as the scanner's "
-        "local time — give the injection time in the scanner's local time to silence this",
-        ImmunopetWarning,
-        stacklevel=3,
-    )
-    return parsed.replace(tzinfo=None)
-
-
-def apply_overrides(acq: Acquisition, **overrides: Any) -> Acquisition:
-    """``acq`` with study-file / CLI values replacing header values (``None`` values ignored)."""
-    unknown = set(overrides) - set(_OVERRIDES)
-    if unknown:
-        raise TypeError(f"unknown override(s) {sorted(unknown)}; allowed: {_OVERRIDES}")
-    changes: dict[str, Any] = {}
-    for key, value in overrides.items():
-        if value is None:
-            continue
-        if key == "injection_datetime":
-            changes[key] = _parse_datetime(value, acq.utc_offset_h)
-            changes["injection_date_inferred"] = False
-        elif key == "patient_sex":
-            changes[key] = str(value).upper()[:1]
-        else:
-            try:
-                number = float(value)
-            except (TypeError, ValueError) as exc:
-                raise InvalidValueError(
-                    f"{key} must be a number, got {value!r}", field=key, value=value
-                ) from exc
-            if not number > 0:
-                raise InvalidValueError(
-                    f"{key} must be positive, got {value!r}", field=key, value=value
-                )
-            changes[key] = number
-    return acq.replace(**changes) if changes else acq
-
-
 def _pick_pet(series: list[DicomSeries], series_uid: str | None, path: Any) -> DicomSeries:
     if series_uid is not None:
         match = [s for s in series if s.uid == series_uid]
@@ -260,6 +194,22 @@ def _pick_pet(series: list[DicomSeries], series_uid: str | None, path: Any) -> D
     return pets[0]
 
 
+def _pick_frame(series: DicomSeries, frame: int | None) -> DicomSeries:
+    """One frame of a dynamic series (``frame``, 0-based, in time order)."""
+    frames = split_frames(series)
+    if len(frames) == 1 and frame in (None, 0):
+        return frames[0]
+    if frame is None or not 0 <= frame < len(frames):
+        raise UnsupportedDataError(
+            f"a dynamic series of {len(frames)} frame(s); choose one with frame=0…"
+            f"{len(frames) - 1} (CLI --frame); several frames at once are not supported yet",
+            file=series.source,
+            field="FrameReferenceTime",
+            value=frame,
+        )
+    return frames[frame]
+
+
 def _matching_ct(series: list[DicomSeries], pet: DicomSeries) -> DicomSeries | None:
     cts = [s for s in series if s.modality == "CT"]
     for key in ("frame_of_reference_uid", "study_uid"):
@@ -270,20 +220,45 @@ def _matching_ct(series: list[DicomSeries], pet: DicomSeries) -> DicomSeries | N
     return None
 
 
+def _is_datasets(path: Any) -> bool:
+    return (
+        isinstance(path, Sequence)
+        and not isinstance(path, str)
+        and len(path) > 0
+        and all(isinstance(d, Dataset) for d in path)
+    )
+
+
+def _series_of(path: Any) -> list[DicomSeries]:
+    """DICOM series from files/folders, or from in-memory pydicom datasets."""
+    if _is_datasets(path):
+        return series_from_datasets(path)
+    return discover_series(path)
+
+
 def load_scan(
-    path: PathLike | Sequence[PathLike], *, series_uid: str | None = None, **overrides: Any
+    path: PathLike | Sequence[PathLike] | Sequence[Dataset],
+    *,
+    series_uid: str | None = None,
+    frame: int | None = None,
+    **overrides: Any,
 ) -> Scan:
     """Read one PET scan (with its CT when found) from DICOM or NIfTI + PET-BIDS sidecar.
 
     Parameters
     ----------
     path
-        DICOM folder (searched recursively), DICOM file(s), or a ``.nii[.gz]`` file.
+        DICOM folder (searched recursively), DICOM file(s), a ``.nii[.gz]`` file, or
+        pydicom datasets already in memory (with their pixel data).
     series_uid
         The PET SeriesInstanceUID when several PET series are present.
+    frame
+        The frame (0-based, in time order) of a dynamic series stored as one series;
+        required for such a series (frames are decay-corrected to the series start).
     **overrides
         Study-file / CLI values that replace the header: ``injection_datetime``,
-        ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``.
+        ``injected_activity_bq``, ``patient_weight_kg``, ``patient_height_m``, ``patient_sex``,
+        ``nuclide`` (when the header's nuclide fields are missing or contradict each other).
 
     Raises
     ------
@@ -311,9 +286,12 @@ def load_scan(
             subject_id=str(side.get("SubjectID", "")),
             scan_id=Path(path).name,
         )  # type: ignore[arg-type]
-    series = discover_series(path)
-    pet_series = _pick_pet(series, series_uid, path)
-    acq = apply_overrides(series_acquisition(pet_series), **overrides)
+    series = _series_of(path)
+    pet_series = _pick_pet(series, series_uid, path if not _is_datasets(path) else "<datasets>")
+    pet_series = _pick_frame(pet_series, frame)
+    acq = apply_overrides(
+        series_acquisition(pet_series, nuclide=overrides.get("nuclide")), **overrides
+    )
     check_header_half_life(acq)
     pet = read_series_volume(pet_series)
     ct_series = _matching_ct(series, pet_series)

@@ -1,43 +1,52 @@
 """Read DICOM PET and CT series: discover, group, sort by geometry, rescale, build Volumes.
 
 * Files are found recursively; every file is opened header-only
-  (``stop_before_pixels``) and grouped by SeriesInstanceUID.
-* Slices are ordered by the projection of ImagePositionPatient on the slice
-  normal (row × column cosines of ImageOrientationPatient) — never by file
-  name or InstanceNumber; the slice spacing comes from those positions and
-  must be uniform.
+  (``stop_before_pixels``) and grouped by SeriesInstanceUID. Files that are not
+  DICOM images (zero-byte, truncated, not DICOM, DICOMDIR) are skipped with one
+  warning naming them; in-memory pydicom datasets are accepted too.
+* Slices are ordered and checked by :mod:`.dicom_geometry` (position along the
+  slice normal, uniform spacing, value counts, "not supported yet" for
+  enhanced multi-frame PET); a dynamic series stored as one series is split
+  into frames (:func:`split_frames`).
 * Pixel values are rescaled per slice (RescaleSlope/RescaleIntercept differ
-  between PET slices).
+  between PET slices, each checked finite and in range); compressed transfer
+  syntaxes are decoded by pydicom's handlers (pylibjpeg and its plugins).
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pydicom
 from pydicom.dataset import Dataset
-from pydicom.errors import InvalidDicomError
 
-from ..core.errors import GeometryError, InputError, UnsupportedDataError
+from ..core.errors import (
+    ImmunopetError,
+    ImmunopetWarning,
+    InputError,
+    UnsupportedDataError,
+)
 from ..core.scan import Acquisition
-from ..core.volume import Volume
+from .dicom_geometry import _geometry, _sort_slices, text_or_empty
+from .dicom_pixels import read_series_volume
+from .header_values import read_number
 from .pet_header import acquisition_from_headers
 
 __all__ = [
     "DicomSeries",
     "discover_series",
+    "group_series",
+    "series_from_datasets",
+    "split_frames",
     "read_series_volume",
     "series_acquisition",
 ]
 
 _DICOMDIR_SOP_CLASS = "1.2.840.10008.1.3.10"
-#: Relative tolerance on slice-spacing uniformity (and a floor in mm).
-_SPACING_REL_TOL = 1e-3
-_SPACING_ABS_TOL_MM = 1e-3
 
 
 @dataclass(frozen=True)
@@ -96,28 +105,51 @@ class DicomSeries:
         return _geometry(self.headers, self.files)
 
 
+class _Skip(Exception):
+    """A file met while walking a folder that is not a DICOM image (reason in args[0])."""
+
+
 def _read_header(path: Path, *, explicit: bool) -> Dataset | None:
-    """Header-only read; None for non-DICOM files met while walking a folder."""
+    """Header-only read.
+
+    A file met while walking a folder that is not a DICOM image (zero-byte,
+    truncated, not DICOM, a DICOMDIR, no SeriesInstanceUID) raises :class:`_Skip`;
+    the same file named explicitly raises :class:`InputError` naming it.
+    """
     try:
+        size = path.stat().st_size
         with open(path, "rb") as fh:
             fh.seek(128)
             has_preamble = fh.read(4) == b"DICM"
     except OSError as exc:
         raise InputError(f"cannot read file: {exc.strerror}", file=path) from exc
+
+    def refuse(reason: str, exc: Exception | None = None) -> None:
+        if not explicit:
+            raise _Skip(reason)
+        raise InputError(reason, file=path, field="SeriesInstanceUID" if exc is None else None)
+
+    if size == 0:
+        refuse("empty file (0 bytes)")
     if not has_preamble and not explicit:
-        return None
+        raise _Skip("not DICOM (no DICM preamble)")
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=not has_preamble)
-    except (InvalidDicomError, EOFError, ValueError, KeyError, OSError, TypeError) as exc:
-        raise InputError(
-            f"corrupt or unreadable DICOM file ({type(exc).__name__}: {exc})", file=path
-        ) from exc
-    if "SeriesInstanceUID" not in ds:
-        if not explicit and not has_preamble:
-            return None
-        raise InputError(
-            "not a DICOM image: SeriesInstanceUID is missing", file=path, field="SeriesInstanceUID"
-        )
+    except Exception as exc:  # pydicom raises many types for corrupt files
+        refuse(f"corrupt or unreadable DICOM file ({type(exc).__name__}: {exc})"[:200], exc)
+        return None
+    try:
+        sop_class = str(ds.get("SOPClassUID", "") or "")
+    except Exception:  # noqa: BLE001
+        sop_class = ""
+    if sop_class == _DICOMDIR_SOP_CLASS or "DirectoryRecordSequence" in ds:
+        refuse("a DICOMDIR (media index), not an image")
+    try:
+        uid = ds.get("SeriesInstanceUID")
+    except Exception:  # noqa: BLE001
+        uid = None
+    if not uid or not isinstance(uid, str):
+        refuse("not a DICOM image: SeriesInstanceUID is missing")
     return ds
 
 
@@ -135,195 +167,130 @@ def _iter_files(paths: Iterable[str | os.PathLike[str]]) -> Iterable[tuple[Path,
             raise InputError("no such file or folder", file=path)
 
 
+#: Extensions of the side files a DICOM folder commonly holds, never opened as DICOM.
+_SIDE_FILES = (".json", ".nii", ".gz", ".txt", ".csv", ".md", ".yaml", ".yml", ".html", ".png")
+
+
 def discover_series(
     paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
 ) -> list[DicomSeries]:
     """Every DICOM image series under ``paths`` (folders are walked recursively).
 
-    Non-DICOM files found while walking a folder (no ``DICM`` preamble) are
-    skipped; a file with the preamble that cannot be parsed, or a file named
-    explicitly that is not DICOM, raises :class:`InputError` naming it.
+    Files met while walking a folder that are not DICOM images (zero-byte,
+    truncated or corrupt, not DICOM, DICOMDIR) are skipped with one
+    :class:`~immunopet.core.errors.ImmunopetWarning` naming them; a file named
+    explicitly that is not a DICOM image raises :class:`InputError` naming it.
     """
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
-    groups: dict[str, list[tuple[Path, Dataset]]] = {}
+    members: list[tuple[Path, Dataset]] = []
+    skipped: list[str] = []
     for path, explicit in _iter_files(items):
-        if (
-            path.suffix.lower() in (".json", ".nii", ".gz", ".txt", ".csv", ".md", ".yaml", ".yml")
-            and not explicit
-        ):
+        if path.suffix.lower() in _SIDE_FILES and not explicit:
             continue
-        ds = _read_header(path, explicit=explicit)
-        if ds is None or str(ds.get("SOPClassUID", "")) == _DICOMDIR_SOP_CLASS:
+        try:
+            ds = _read_header(path, explicit=explicit)
+        except _Skip as why:
+            skipped.append(f"{path.name} ({why.args[0]})")
             continue
+        if ds is not None:
+            members.append((path, ds))
+    if skipped:
+        shown = "; ".join(skipped[:8]) + (
+            f"; and {len(skipped) - 8} more" if len(skipped) > 8 else ""
+        )
+        where = items[0] if len(items) == 1 else "the folders given"
+        warnings.warn(
+            f"{where}: skipped {len(skipped)} file(s) that are not DICOM images: {shown}",
+            ImmunopetWarning,
+            stacklevel=2,
+        )
+    return group_series(members)
+
+
+def group_series(members: Sequence[tuple[Path, Dataset]]) -> list[DicomSeries]:
+    """Group (file, header) pairs by SeriesInstanceUID into geometry-sorted :class:`DicomSeries`."""
+    groups: dict[str, list[tuple[Path, Dataset]]] = {}
+    for path, ds in members:
         groups.setdefault(str(ds.SeriesInstanceUID), []).append((path, ds))
     out = []
-    for uid, members in groups.items():
-        modality = str(members[0][1].get("Modality") or "")
-        files, headers = _sort_slices(members)
+    for uid, group in groups.items():
+        modality = text_or_empty(group[0][1], "Modality")
+        files, headers = _sort_slices(group)
         out.append(DicomSeries(uid=uid, modality=modality, files=files, headers=headers))
     out.sort(
         key=lambda s: (
             s.modality != "PT",
             s.modality,
-            str(s.first.get("SeriesNumber") or ""),
+            text_or_empty(s.first, "SeriesNumber"),
             s.uid,
         )
     )
     return out
 
 
-def _orientation(ds: Dataset, path: Path) -> np.ndarray:
-    iop = ds.get("ImageOrientationPatient")
-    if iop is None or len(iop) != 6:
-        raise GeometryError(
-            "ImageOrientationPatient is missing or malformed",
-            file=path,
-            field="ImageOrientationPatient",
-        )
-    return np.asarray([float(v) for v in iop])
+def series_from_datasets(datasets: Sequence[Dataset]) -> list[DicomSeries]:
+    """Series from in-memory pydicom datasets (with or without pixel data).
 
-
-def _sort_slices(
-    members: list[tuple[Path, Dataset]],
-) -> tuple[tuple[Path, ...], tuple[Dataset, ...]]:
-    def key(item: tuple[Path, Dataset]) -> float:
-        path, ds = item
-        ipp = ds.get("ImagePositionPatient")
-        if ipp is None:
-            return float(ds.get("InstanceNumber") or 0)
-        try:
-            iop = _orientation(ds, path)
-        except GeometryError:  # reported by _geometry when the series is used as an image
-            return float(ds.get("InstanceNumber") or 0)
-        normal = np.cross(iop[:3], iop[3:])
-        return float(np.dot(normal, [float(v) for v in ipp]))
-
-    ordered = sorted(members, key=key)
-    return tuple(p for p, _ in ordered), tuple(d for _, d in ordered)
-
-
-def _geometry(
-    headers: Sequence[Dataset], files: Sequence[Path]
-) -> tuple[
-    tuple[int, int, int], tuple[float, float, float], tuple[float, float, float], tuple[float, ...]
-]:
-    first, path0 = headers[0], files[0]
-    if "Rows" not in first or "Columns" not in first:
-        raise GeometryError(
-            f"not an image series (Modality {first.get('Modality', '?')}, no Rows/Columns)",
-            file=path0,
-            field="Rows",
-        )
-    if int(first.get("NumberOfFrames") or 1) > 1:
-        raise UnsupportedDataError(
-            "multi-frame (enhanced) images are not supported; export the series as single-frame slices",
-            file=path0,
-            field="NumberOfFrames",
-        )
-    iop = _orientation(first, path0)
-    row, col = iop[:3], iop[3:]
-    normal = np.cross(row, col)
-    rows, cols = int(first.Rows), int(first.Columns)
-    ps = first.get("PixelSpacing")
-    if ps is None or len(ps) != 2:
-        raise GeometryError("PixelSpacing is missing", file=path0, field="PixelSpacing")
-    dy, dx = float(ps[0]), float(ps[1])
-    positions = []
-    for ds, path in zip(headers, files, strict=True):
-        if int(ds.Rows) != rows or int(ds.Columns) != cols:
-            raise GeometryError(
-                f"slice size {ds.Rows}×{ds.Columns} differs from {rows}×{cols}",
-                file=path,
-                field="Rows",
-            )
-        if not np.allclose(_orientation(ds, path), iop, atol=1e-4):
-            raise GeometryError(
-                "slices have different orientations (gantry tilt / mixed stacks)",
-                file=path,
-                field="ImageOrientationPatient",
-            )
-        ipp = ds.get("ImagePositionPatient")
-        if ipp is None:
-            raise GeometryError(
-                "ImagePositionPatient is missing", file=path, field="ImagePositionPatient"
-            )
-        positions.append([float(v) for v in ipp])
-    pos = np.asarray(positions)
-    proj = pos @ normal
-    if len(proj) > 1:
-        gaps = np.diff(proj)
-        if np.any(gaps < _SPACING_ABS_TOL_MM):
-            dup = files[int(np.argmin(gaps)) + 1]
-            raise GeometryError(
-                "two slices share one position (dynamic or multi-bed data stored as one series is not supported)",
-                file=dup,
-                field="ImagePositionPatient",
-            )
-        dz = float(np.mean(gaps))
-        if np.max(np.abs(gaps - dz)) > max(_SPACING_REL_TOL * dz, _SPACING_ABS_TOL_MM):
-            raise GeometryError(
-                f"slice spacing is not uniform (from {gaps.min():.4g} to {gaps.max():.4g} mm): missing slices?",
-                file=files[0].parent,
-                field="ImagePositionPatient",
-            )
-        in_plane = (pos[-1] - pos[0]) - np.dot(pos[-1] - pos[0], normal) * normal
-        if np.linalg.norm(in_plane) > 1e-2 * max(1.0, len(proj)):
-            raise GeometryError(
-                "slice positions do not lie along the slice normal (tilted stack)",
-                file=files[0].parent,
-                field="ImagePositionPatient",
-            )
-    else:
-        dz = float(first.get("SpacingBetweenSlices") or first.get("SliceThickness") or 1.0)
-    direction = np.column_stack([row, col, normal]).ravel()
-    return (len(headers), rows, cols), (dx, dy, dz), tuple(pos[0]), tuple(direction)  # type: ignore[return-value]
-
-
-def read_series_volume(series: DicomSeries) -> Volume:
-    """Pixel data of ``series`` as a :class:`Volume`, rescaled slice by slice.
-
-    Unit: ``"HU"`` for CT, the PET ``Units`` (e.g. ``"BQML"``) for PT, else the modality.
+    Each dataset's ``filename`` (when set) names it in messages, else ``<dataset i>``.
     """
-    shape, spacing, origin, direction = series.geometry()
-    dtype = np.float64 if series.modality == "PT" else np.float32
-    arr = np.empty(shape, dtype=dtype)
-    for k, path in enumerate(series.files):
+    members = []
+    for i, ds in enumerate(datasets):
         try:
-            ds = pydicom.dcmread(path)
-            pixels = ds.pixel_array
-        except Exception as exc:  # pydicom raises many types for broken pixel data
+            uid = ds.get("SeriesInstanceUID")
+        except Exception:  # noqa: BLE001
+            uid = None
+        if not uid or not isinstance(uid, str):
             raise InputError(
-                f"cannot decode pixel data ({type(exc).__name__}: {exc})",
-                file=path,
-                field="PixelData",
-            ) from exc
-        if pixels.shape != shape[1:]:
-            raise InputError(
-                f"pixel array shape {pixels.shape} differs from Rows×Columns",
-                file=path,
-                field="PixelData",
+                f"dataset {i} is not a DICOM image: SeriesInstanceUID is missing",
+                field="SeriesInstanceUID",
             )
-        slope = float(ds.get("RescaleSlope") or 1.0)
-        intercept = float(ds.get("RescaleIntercept") or 0.0)
-        arr[k] = pixels.astype(dtype) * slope + intercept
-    if series.modality == "CT":
-        unit = "HU"
-    elif series.modality == "PT":
-        unit = str(series.first.get("Units") or "").upper()
-    else:
-        unit = series.modality
-    return Volume(
-        arr,
-        spacing,
-        origin,
-        direction,
-        unit=unit,
-        frame_of_reference_uid=series.frame_of_reference_uid,
-    )
+        name = getattr(ds, "filename", None)
+        members.append((Path(name if isinstance(name, str) and name else f"<dataset {i}>"), ds))
+    return group_series(members)
 
 
-def series_acquisition(series: DicomSeries) -> Acquisition:
-    """The :class:`Acquisition` of a PET series.
+def split_frames(series: DicomSeries) -> list[DicomSeries]:
+    """The frames of a dynamic series stored as one series, in time order (else ``[series]``).
+
+    Slices sharing an ImagePositionPatient belong to different frames; a frame is the
+    set of slices with one FrameReferenceTime (0054,1300), or one AcquisitionTime
+    when that is absent. Each frame is returned as a geometry-sorted
+    :class:`DicomSeries` with the series' UID. With DecayCorrection START every frame
+    is decay-corrected to the series start (PS3.3 C.8.9.4.1), which the scan-start rule
+    of :mod:`.pet_header` then gives (SeriesTime ≤ the frame's AcquisitionTime).
+    """
+    positions = set()
+    for ds, path in zip(series.headers, series.files, strict=True):
+        try:
+            positions.add(tuple(round(v, 3) for v in _position_or_none(ds, path)))
+        except ImmunopetError:
+            return [series]  # reported by geometry()
+    if len(positions) == len(series.headers):
+        return [series]
+    groups: dict[object, list[tuple[Path, Dataset]]] = {}
+    for ds, path in zip(series.headers, series.files, strict=True):
+        frt = read_number(ds, "FrameReferenceTime", source=str(path))
+        key = frt if frt is not None else text_or_empty(ds, "AcquisitionTime")
+        groups.setdefault(key, []).append((path, ds))
+    sizes = {len(g) for g in groups.values()}
+    if len(groups) < 2 or len(sizes) != 1:
+        return [series]  # not separable into frames: geometry() says why
+    frames = []
+    for key in sorted(groups, key=lambda k: (isinstance(k, str), k)):  # type: ignore[arg-type]
+        files, headers = _sort_slices(groups[key])
+        frames.append(DicomSeries(series.uid, series.modality, files, headers))
+    return frames
+
+
+def _position_or_none(ds: Dataset, path: Path) -> tuple[float, ...]:
+    from .header_values import read_numbers
+
+    ipp = read_numbers(ds, "ImagePositionPatient", 3, source=str(path))
+    return ipp if ipp is not None else (float("nan"),) * 3
+
+
+def series_acquisition(series: DicomSeries, *, nuclide: object = None) -> Acquisition:
+    """The :class:`Acquisition` of a PET series (``nuclide``: the user's override, if any).
 
     Raises
     ------
@@ -337,4 +304,4 @@ def series_acquisition(series: DicomSeries) -> Acquisition:
             field="Modality",
             value=series.modality,
         )
-    return acquisition_from_headers(series.headers, series.source)
+    return acquisition_from_headers(series.headers, series.source, nuclide=nuclide)  # type: ignore[arg-type]

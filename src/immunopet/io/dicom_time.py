@@ -33,23 +33,78 @@ __all__ = [
 ]
 
 
-def parse_da(value: Any) -> date | None:
-    """DICOM DA ``YYYYMMDD`` → date (None when empty)."""
-    text = str(value or "").strip().replace("-", "").replace(".", "")
-    if not text:
-        return None
-    return datetime.strptime(text[:8], "%Y%m%d").date()
+def _text(value: Any, field: str, source: str | None) -> str:
+    if isinstance(value, bytes):
+        value = value.decode("ascii", "replace")
+    if type(value).__name__ == "MultiValue" or isinstance(value, (list, tuple)):
+        raise InvalidValueError(
+            f"must be a single value, got {list(value)!r}"[:120], file=source, field=field
+        )
+    if not isinstance(value, (str, int, float)) and value is not None:
+        raise InvalidValueError(
+            f"is not a date/time value ({type(value).__name__})", file=source, field=field
+        )
+    return str(value if value is not None else "").strip().strip("\x00").strip()
 
 
-def parse_tm(value: Any) -> time | None:
-    """DICOM TM ``HH[MM[SS[.FFFFFF]]]`` (or ``HH:MM:SS``) → time (None when empty)."""
-    text = str(value or "").strip().replace(":", "")
+def parse_da(value: Any, *, field: str = "DA", source: str | None = None) -> date | None:
+    """DICOM DA ``YYYYMMDD`` → date (None when empty).
+
+    Raises
+    ------
+    InvalidValueError
+        Not a valid calendar date, or outside 1900–2200; names ``field``.
+    """
+    text = _text(value, field, source).replace("-", "").replace(".", "")
     if not text:
         return None
-    main, _, frac = text.partition(".")
-    main = main.ljust(6, "0")
-    micro = int((frac + "000000")[:6]) if frac else 0
-    return time(int(main[0:2]), int(main[2:4]), int(main[4:6]), micro)
+    try:
+        if len(text) < 8 or not text[:8].isdigit():
+            raise ValueError("not YYYYMMDD")
+        d = datetime.strptime(text[:8], "%Y%m%d").date()
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"{text!r} is not a date YYYYMMDD (DICOM PS3.5 §6.2, DA)",
+            file=source,
+            field=field,
+            value=text,
+        ) from exc
+    if not 1900 <= d.year <= 2200:
+        raise InvalidValueError(
+            f"date {d.isoformat()} is outside 1900–2200", file=source, field=field, value=text
+        )
+    return d
+
+
+_TM_PATTERN = re.compile(r"(\d{2})(\d{2})?(\d{2})?(?:\.(\d{1,6}))?")
+
+
+def parse_tm(value: Any, *, field: str = "TM", source: str | None = None) -> time | None:
+    """DICOM TM ``HH[MM[SS[.FFFFFF]]]`` (or ``HH:MM:SS``) → time (None when empty).
+
+    Raises
+    ------
+    InvalidValueError
+        Not ``HH[MM[SS[.F]]]``, or hour > 23, minute > 59, second > 60; names ``field``.
+    """
+    text = _text(value, field, source).replace(":", "")
+    if not text:
+        return None
+    m = _TM_PATTERN.fullmatch(text)
+    hh = int(m.group(1)) if m else 99
+    mm = int(m.group(2) or 0) if m else 0
+    ss = int(m.group(3) or 0) if m else 0
+    if m is None or hh > 23 or mm > 59 or ss > 60:
+        raise InvalidValueError(
+            f"{text!r} is not a time HHMMSS.FFFFFF with HH ≤ 23, MM ≤ 59, SS ≤ 60 "
+            "(DICOM PS3.5 §6.2, TM)",
+            file=source,
+            field=field,
+            value=text,
+        )
+    micro = int((m.group(4) + "000000")[:6]) if m.group(4) else 0
+    # A leap second (SS = 60) is kept as 59.999999: the clock cannot say better.
+    return time(hh, mm, min(ss, 59), 999999 if ss == 60 else micro)
 
 
 #: Offsets allowed in a DT value (DICOM PS3.5 §6.2, DT: "-1200" to "+1400").
@@ -98,17 +153,25 @@ def split_dt(
     The offset is None when the value carries none. Raises :class:`InvalidValueError`
     naming ``field`` for a malformed offset.
     """
-    text = str(value or "").strip()
+    text = _text(value, field, source)
     if not text:
         return None, None
     offset = None
     if len(text) > 8:
-        cut = re.search(r"[+\-&]", text)
+        cut = re.search(r"[+\-&]", text[8:])
         if cut is not None:
-            offset = parse_utc_offset(text[cut.start() :], field=field, source=source)
-            text = text[: cut.start()]
-    d = parse_da(text[:8])
-    t = parse_tm(text[8:]) if len(text) > 8 else time(0, 0)
+            start = 8 + cut.start()
+            offset = parse_utc_offset(text[start:], field=field, source=source)
+            text = text[:start]
+    d = parse_da(text[:8], field=field, source=source)
+    if d is None or len(text[:8]) < 8:
+        raise InvalidValueError(
+            f"{text!r} is not a date-time YYYYMMDDHHMMSS (DICOM PS3.5 §6.2, DT)",
+            file=source,
+            field=field,
+            value=text,
+        )
+    t = parse_tm(text[8:], field=field, source=source) if len(text) > 8 else time(0, 0)
     return (datetime.combine(d, t or time(0, 0)) if d else None), offset
 
 
@@ -138,8 +201,16 @@ def series_utc_offset(ds: Dataset, source: str | None = None) -> timedelta | Non
     )
 
 
-def combine_da_tm(d: Any, t: Any) -> datetime | None:
-    dd, tt = parse_da(d), parse_tm(t)
+def combine_da_tm(
+    d: Any,
+    t: Any,
+    *,
+    fields: tuple[str, str] = ("DA", "TM"),
+    source: str | None = None,
+) -> datetime | None:
+    """DA + TM → datetime (None when either is empty); malformed → InvalidValueError."""
+    dd = parse_da(d, field=fields[0], source=source)
+    tt = parse_tm(t, field=fields[1], source=source)
     if dd is None or tt is None:
         return None
     return datetime.combine(dd, tt)

@@ -21,6 +21,7 @@ Extensions read when present: ``BodyHeight`` (m), ``PatientSex``.
 from __future__ import annotations
 
 import json
+import math
 import os
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -39,6 +40,7 @@ from ..core.errors import (
 from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition
 from ..core.volume import Volume
+from .header_values import checked_number
 
 __all__ = [
     "is_nifti",
@@ -152,11 +154,18 @@ def _number(side: dict[str, Any], key: str, source: Path) -> float | None:
         if value is None:
             return None
     try:
-        return float(value)
-    except (TypeError, ValueError) as exc:
+        number = float(value)
+    except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidValueError(
             f"{key} must be a number, got {value!r}", file=source, field=key, value=value
         ) from exc
+    if not math.isfinite(number):
+        raise InvalidValueError(
+            f"{key} must be a finite number, got {value!r}", file=source, field=key, value=value
+        )
+    if key == "BodyWeight":  # the DICOM PatientWeight range (immunopet.io.header_values)
+        checked_number(number, "PatientWeight", source=str(source))
+    return number
 
 
 def _time_zero(side: dict[str, Any], source: Path) -> datetime:
@@ -177,7 +186,12 @@ def _time_zero(side: dict[str, Any], source: Path) -> datetime:
             f"TimeZero {tz!r} is not hh:mm:ss", file=source, field="TimeZero", value=tz
         ) from exc
     day_text = side.get("ScanDate") or side.get("AcquisitionDate")
-    day = date.fromisoformat(str(day_text)[:10]) if day_text else _PLACEHOLDER_DATE
+    try:
+        day = date.fromisoformat(str(day_text)[:10]) if day_text else _PLACEHOLDER_DATE
+    except ValueError as exc:
+        raise InvalidValueError(
+            f"{day_text!r} is not a date YYYY-MM-DD", file=source, field="ScanDate", value=day_text
+        ) from exc
     return datetime.combine(day, t)
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from .executors import Executor, make_executor
+from .failure import describe_failure
 from .progress import Reporter
 from .store import (
     atomic_write_bytes,
@@ -122,6 +123,9 @@ class TaskOutcome:
     traceback: str | None = None
     seconds: float = 0.0
     warnings: tuple[str, ...] = ()
+    #: The file and header field / option at fault (ImmunopetError), or the input read.
+    file: str | None = None
+    field: str | None = None
 
 
 def execute(call: TaskCall) -> TaskOutcome:
@@ -139,11 +143,14 @@ def execute(call: TaskCall) -> TaskOutcome:
             upstream = {name: read_output(path) for name, path in call.upstream.items()}
             value = call.func(call.options, upstream)
         except Exception as exc:
+            failure = describe_failure(exc, call.options)
             return TaskOutcome(
                 call.name,
                 ok=False,
                 error_type=type(exc).__name__,
-                message=str(exc) or repr(exc),
+                message=failure["message"],
+                file=failure["file"],
+                field=failure["field"],
                 traceback=traceback.format_exc(),
                 seconds=time.perf_counter() - t0,
                 warnings=_unique_warnings(caught),
@@ -338,6 +345,8 @@ def run_tasks(
                             "task": task.name,
                             "error_type": result.error_type,
                             "message": result.message,
+                            "file": result.file,
+                            "field": result.field,
                         }
                     )
                     reporter.event(

@@ -100,6 +100,10 @@ class LocalExecutor:
             self._pool = None
 
 
+#: Seconds to wait for a remote dask scheduler before giving up with one line.
+SCHEDULER_CONNECT_TIMEOUT_S = 5.0
+
+
 class DaskExecutor:
     """A dask.distributed ``Client``: ``"local-cluster"`` or a scheduler address."""
 
@@ -118,7 +122,18 @@ class DaskExecutor:
             self._client = Client(self._cluster)
             self.description = f"dask LocalCluster, {max(1, workers)} worker process(es)"
         else:
-            self._client = Client(scheduler)
+            try:
+                self._client = Client(scheduler, timeout=SCHEDULER_CONNECT_TIMEOUT_S)
+            except (OSError, TimeoutError, ValueError, TypeError) as exc:
+                from ..core.errors import InputError
+
+                raise InputError(
+                    f"cannot reach the dask scheduler within {SCHEDULER_CONNECT_TIMEOUT_S:g} s "
+                    f"({type(exc).__name__}); check the address tcp://HOST:PORT and that the "
+                    "scheduler is running",
+                    field="--scheduler",
+                    value=scheduler,
+                ) from None
             self.description = f"dask.distributed scheduler {scheduler}"
 
     @classmethod

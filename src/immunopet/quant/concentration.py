@@ -10,9 +10,11 @@ to the time of :func:`~immunopet.quant.timing.decay_reference_datetime`.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
-from ..core.errors import UnsupportedDataError
+from ..core.errors import ImmunopetWarning, UnsupportedDataError
 from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from .acquisition_fields import patient_weight_kg, positive_field
@@ -27,16 +29,36 @@ __all__ = [
     "activity_concentration_at_injection_bq_per_ml",
     "activity_concentration_at_scan_bq_per_ml",
     "concentration_factor_bq_per_ml",
+    "suv_pixel_kind",
 ]
+
+
+def suv_pixel_kind(acq: Acquisition) -> str | None:
+    """Which SUV the stored values already are: ``"bw"``, ``"bsa"``, ``"lbm"``, ``"ibw"``, or None.
+
+    DICOM (0054,1001) Units ``GML`` are g/mL SUVs of the kind SUVType (0054,1006)
+    names (``BW`` when absent, PS3.3 C.8.9.1.1.3); ``CM2ML`` are cm²/mL, i.e. SUVbsa.
+    """
+    units = (acq.units or "").upper()
+    if units == "CM2ML":
+        return "bsa"
+    if units == "GML":
+        return (acq.suv_type or "BW").strip().lower() or "bw"
+    return None
 
 
 def concentration_factor_bq_per_ml(acq: Acquisition) -> float:
     """Factor turning stored (rescaled) values into Bq/mL at the decay-reference time.
 
+    Philips CNTS with only the SUV scale factor (7053,1000): Bq/mL = (7053,1000) ·
+    value / (weight_g / decayed dose), i.e. the vendor SUV divided by the SUVbw factor
+    computed from the header, with an :class:`ImmunopetWarning` saying so.
+
     Raises
     ------
     UnsupportedDataError
-        Units other than BQML/CNTS/GML, or CNTS without Philips (7053,1009).
+        Units other than BQML/CNTS/GML/CM2ML, CNTS without Philips scale factors,
+        or GML of an SUVType other than BW.
     """
     units = (acq.units or "").upper()
     if units == "BQML":
@@ -51,18 +73,41 @@ def concentration_factor_bq_per_ml(acq: Acquisition) -> float:
                 "Philips activity concentration scale factor",
                 "the series cannot be converted to Bq/mL",
             )
+        if acq.vendor_suv_bw_factor:
+            vendor = positive_field(
+                acq.vendor_suv_bw_factor, acq, "(7053,1000)", "Philips SUV scale factor", ""
+            )
+            computed = patient_weight_kg(acq) * 1000.0 / decayed_injected_activity_bq(acq)
+            warnings.warn(
+                f"{acq.source}: Units CNTS without the Philips activity concentration scale "
+                "factor (7053,1009): Bq/mL derived as the SUV of (7053,1000) "
+                f"({vendor:.6g}) divided by the SUVbw factor computed from the header "
+                f"({computed:.6g} g/mL per Bq/mL)",
+                ImmunopetWarning,
+                stacklevel=2,
+            )
+            return vendor / computed
         raise UnsupportedDataError(
             "Units CNTS need the Philips private activity concentration scale factor "
-            "(7053,1009) to be converted to Bq/mL; it is absent",
+            "(7053,1009) or SUV scale factor (7053,1000) to be converted; both are absent",
             file=acq.source,
             field="(7053,1009)",
         )
-    if units == "GML":
+    kind = suv_pixel_kind(acq)
+    if kind == "bw":
         # Values are SUVbw (g/mL): Bq/mL = SUVbw · decayed dose / weight_g.
         return decayed_injected_activity_bq(acq) / (patient_weight_kg(acq) * 1000.0)
+    if kind is not None:
+        raise UnsupportedDataError(
+            f"pixel values are SUV of type {kind.upper()} (Units {acq.units}, SUVType "
+            f"{acq.suv_type}); the scanner's normalisation cannot be undone to Bq/mL",
+            file=acq.source,
+            field="SUVType",
+            value=acq.suv_type,
+        )
     raise UnsupportedDataError(
         f"pixel Units {acq.units!r} cannot be converted to Bq/mL or SUV "
-        "(supported: BQML, CNTS with Philips scale factors, GML)",
+        "(supported: BQML, CNTS with Philips scale factors, GML, CM2ML)",
         file=acq.source,
         field="Units",
         value=acq.units,

@@ -267,13 +267,25 @@ def labels_on_pet_grid(label_map: LabelMap, pet: Volume) -> LabelMap:
     Warns
     -----
     ImmunopetWarning
-        Named labels that vanish on the PET grid (smaller than a PET voxel or outside).
+        The label map was on another grid and has been resampled (said once, with both
+        grids), and named labels that vanish on the PET grid (smaller than a PET voxel
+        or outside).
     """
     check_overlap(label_map.volume, pet, file=label_map.source)
     if label_map.volume.same_grid(pet):
         vol = label_map.volume
     else:
-        vol = label_map.volume.resample_like(pet, "nearest")
+        src = label_map.volume
+        warnings.warn(
+            f"{label_map.source or 'label map'}: the label map is on another grid than the "
+            f"PET (shape {src.shape} vs {pet.shape}, spacing "
+            f"{tuple(round(v, 3) for v in src.spacing_mm)} vs "
+            f"{tuple(round(v, 3) for v in pet.spacing_mm)} mm); resampled onto the PET grid "
+            "by nearest neighbour",
+            ImmunopetWarning,
+            stacklevel=2,
+        )
+        vol = src.resample_like(pet, "nearest")
     out = label_map.replace(volume=vol)
     present = set(label_map.present_labels().tolist())
     on_pet = set(out.present_labels().tolist())
