@@ -151,6 +151,10 @@ def load_study_scan(si: ScanInput) -> Scan:
     for key in ("injected_activity_bq", "patient_weight_kg", "patient_height_m"):
         if getattr(si, key) is not None:
             overrides[key] = getattr(si, key)
+    if si.nuclide:
+        # The study file names the nuclide: it is the user's choice when header fields
+        # disagree (a warning names them), as `--nuclide` is on the command line.
+        overrides["nuclide"] = si.nuclide
     scan = load_scan(si.path, series_uid=si.series_uid, **overrides)
     acq = scan.acquisition.replace(tracer=si.tracer)
     if acq.patient_sex is None and si.sex:
