@@ -46,6 +46,21 @@ def _subject_row(subject: Subject) -> dict[str, Any]:
     return row
 
 
+def _check_dose_nuclide(study: Study, subject: Subject, tracer: str) -> None:
+    """Refuse ``dosimetry.nuclide`` ≠ the TAC nuclide (and ≠ any ``kinetics.therapy_nuclide``)."""
+    from ..core.nuclides import parse_nuclide_name
+    from ..workflow import check_tia_nuclide
+
+    asked = study.analysis.dosimetry.nuclide
+    if asked is None:
+        return
+    integrated = {parse_nuclide_name(s.nuclide) for s in subject.scans if s.tracer == tracer}
+    if study.analysis.kinetics.therapy_nuclide:
+        integrated.add(study.analysis.kinetics.therapy_nuclide)
+    source = None if study.source is None else str(study.source)
+    check_tia_nuclide(tuple(sorted(integrated)), parse_nuclide_name(asked), source=source)
+
+
 def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task]:
     """The task graph of ``study`` (optionally only some subjects)."""
     a = study.analysis
@@ -109,6 +124,7 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
         tasks.append(Task(tia, "tias", steps.subject_tias, ko, deps=(tac,), subject=subject.id,
                           table="tias"))  # fmt: skip
         if a.dosimetry.enabled:
+            _check_dose_nuclide(study, subject, tracer)
             do = {"subject": subject.id, "sex": subject.sex,
                   "dosimetry": a.dosimetry.model_dump(mode="json")}  # fmt: skip
             tasks.append(Task(f"doses/{subject.id}", "doses", steps.subject_doses, do,

@@ -24,6 +24,17 @@ def _metric(value: str) -> str:
         raise ValueError(exc.args[0] if exc.args else str(exc)) from None
 
 
+def _nuclide(value: str) -> str:
+    """A nuclide name ICRP-107 knows, canonical (``131I`` → ``I-131``)."""
+    from ..core.errors import UnknownNuclideError
+    from ..core.nuclides import parse_nuclide_name
+
+    try:
+        return parse_nuclide_name(value)
+    except UnknownNuclideError as exc:
+        raise ValueError(exc.args[0] if exc.args else str(exc)) from None
+
+
 __all__ = [
     "AnalysisOptions",
     "Arm",
@@ -130,6 +141,24 @@ class KineticsOptions(StudyModel):
     voiding_interval_h: float = Field(
         default=3.5, gt=0, description="Voiding interval of the dynamic bladder model (ICRP 128)."
     )
+    therapy_nuclide: str | None = Field(
+        default=None,
+        description="Also predict this therapy nuclide's TIAs from the imaging curves (same "
+        "carrier: the imaging decay removed, the therapy decay applied; e.g. I-131 from I-124, "
+        "Lu-177 or Y-90 from Zr-89, Cu-67 from Cu-64; see immunopet.kinetics.therapy). The "
+        "doses are then computed for both nuclides.",
+    )
+    therapy_tail: Literal["fit", "physical"] = Field(
+        default="fit",
+        description="The therapy TIA after the last image: fit (the fitted biological clearance "
+        "goes on) or physical (therapy decay only: the conservative upper bound). Its share of "
+        "the TIA is the tail_fraction column.",
+    )
+
+    @field_validator("therapy_nuclide")
+    @classmethod
+    def _check_nuclide(cls, value: str | None) -> str | None:
+        return None if value is None else _nuclide(value)
 
 
 class DosimetryOptions(StudyModel):
