@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from ..study import Study, Subject
 from ..workflow import lesion_policy, scan_input, tac_tracer
+from ..workflow.dose_sets import resolve_svalues
 from . import steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
@@ -125,10 +126,16 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
                           table="tias"))  # fmt: skip
         if a.dosimetry.enabled:
             _check_dose_nuclide(study, subject, tracer)
+            dosimetry = resolve_svalues(a.dosimetry, study.base_dir)
             do = {"subject": subject.id, "sex": subject.sex,
-                  "dosimetry": a.dosimetry.model_dump(mode="json")}  # fmt: skip
+                  "dosimetry": dosimetry.model_dump(mode="json")}  # fmt: skip
+            given = dosimetry.svalues
+            svalue_files = () if given is None else (
+                (given,) if isinstance(given, str) else tuple(given.values())
+            )  # fmt: skip
             tasks.append(Task(f"doses/{subject.id}", "doses", steps.subject_doses, do,
-                              deps=(tia,), subject=subject.id, table="doses"))  # fmt: skip
+                              inputs=svalue_files, deps=(tia,), subject=subject.id,
+                              table="doses"))  # fmt: skip
 
     rows = [_subject_row(s) for s in subjects]
     tasks.append(Task("subjects", "subjects", steps.subjects_table, {"subjects": rows},

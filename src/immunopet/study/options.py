@@ -170,6 +170,19 @@ class DosimetryOptions(StudyModel):
         description="ICRP 89 reference phantom(s); 'adult' averages male and female (ICRP 103).",
     )
     nuclide: str | None = Field(default=None, description="Default: the TAC tracer's nuclide.")
+    svalues: str | dict[Literal["male", "female"], str] | None = Field(
+        default=None,
+        description="Imported S-values (mGy/(MBq·s)) in place of ours: an OLINDA/EXM-style "
+        "matrix CSV (rows targets, columns sources, OLINDA names) or a long table target, "
+        "source, s_mgy_per_mbq_s [, sd_mgy_per_mbq_s]; one file (used for the phantom's sex, "
+        "or for both with 'adult') or {male: file, female: file}. Paths relative to the study "
+        "file. The doses' svalue_source column names it.",
+    )
+    svalues_nuclide: str | None = Field(
+        default=None,
+        description="Nuclide of the imported S-values when the table has no nuclide column "
+        "and its file name spells none.",
+    )
 
 
 class Arm(StudyModel):

@@ -8,13 +8,16 @@ S-values) or of an imported S-value table (``dosimetry.svalues``), tagged with
 
 from __future__ import annotations
 
+import warnings
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from ..core.errors import ImmunopetWarning, InvalidValueError
 from ..study import DosimetryOptions
 
-__all__ = ["ALL_SEGMENTED", "dose_frame"]
+__all__ = ["ALL_SEGMENTED", "dose_frame", "imported_svalues", "resolve_svalues"]
 
 #: ``source_set`` of the doses with every segmented organ a source.
 ALL_SEGMENTED = "all_segmented"
@@ -26,11 +29,77 @@ def dose_frame(
     """The tidy dose rows of ``rows`` (TIA rows of one nuclide) with the S-values of ``options``."""
     from ..dosimetry.organ_dose import organ_doses_table
 
-    df = organ_doses_table(rows, nuclide, options.phantom, **kwargs)
     source = f"immunopet photon MC, ICRP 89 stylised phantom ({options.phantom})"
     if options.phantom == "patient":
         source = "immunopet photon MC, patient CT phantom"
+    if options.svalues is not None:
+        tables = imported_svalues(options, nuclide)
+        kwargs = {**kwargs, "svalues": tables}
+        source = "imported: " + ", ".join(
+            f"{Path(str(p)).name} ({sex})" for sex, p in _svalue_paths(options).items()
+            if sex in tables
+        )  # fmt: skip
+    df = organ_doses_table(rows, nuclide, options.phantom, **kwargs)
     df["nuclide"] = nuclide
     df["svalue_source"] = source
     df["source_set"] = ALL_SEGMENTED
     return df
+
+
+def _svalue_paths(options: DosimetryOptions) -> dict[str, str]:
+    """``{sex: path}`` of ``options.svalues`` for the sexes of ``options.phantom``."""
+    given = options.svalues
+    sexes = ("male", "female") if options.phantom == "adult" else (options.phantom[6:],)
+    if options.phantom == "patient":
+        raise InvalidValueError(
+            "imported S-values are for reference phantoms, not the patient phantom",
+            field="dosimetry.svalues",
+        )
+    if isinstance(given, str):
+        return {sex: given for sex in sexes}
+    missing = [sex for sex in sexes if sex not in (given or {})]
+    if missing:
+        raise InvalidValueError(
+            f"phantom {options.phantom} needs imported S-values for {', '.join(missing)}",
+            field="dosimetry.svalues",
+            value=given,
+        )
+    return {sex: (given or {})[sex] for sex in sexes}
+
+
+def imported_svalues(options: DosimetryOptions, nuclide: str) -> dict[str, Any]:
+    """The imported S-value tables of ``options`` by sex (checked to be of ``nuclide``)."""
+    from ..dosimetry.svalue_import import read_svalue_table
+
+    paths = _svalue_paths(options)
+    if isinstance(options.svalues, str) and len(paths) > 1:
+        warnings.warn(
+            f"one imported S-value table ({options.svalues}) used for both sexes of the "
+            "'adult' phantom: give {male: …, female: …} for sex-specific ones",
+            ImmunopetWarning,
+            stacklevel=3,
+        )
+    asked = nuclide if options.svalues_nuclide is None else options.svalues_nuclide
+    tables = {
+        sex: read_svalue_table(p, nuclide=asked, sex=sex) for sex, p in paths.items()
+    }  # fmt: skip
+    for t in tables.values():
+        if t.nuclide != nuclide:
+            raise InvalidValueError(
+                f"the imported S-values are of {t.nuclide}, the TIAs of {nuclide}",
+                field="dosimetry.svalues_nuclide",
+                value=t.nuclide,
+            )
+    return tables
+
+
+def resolve_svalues(options: DosimetryOptions, base: Path) -> DosimetryOptions:
+    """``options`` with its S-value paths made absolute against ``base`` (the study folder)."""
+    given = options.svalues
+    if given is None:
+        return options
+    if isinstance(given, str):
+        resolved: str | dict[str, str] = str((base / given).resolve())
+    else:
+        resolved = {k: str((base / v).resolve()) for k, v in given.items()}
+    return options.model_copy(update={"svalues": resolved})
