@@ -143,11 +143,23 @@ def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
             )  # fmt: skip
     doses = read("doses")
     if len(doses):
-        eff = doses[doses["quantity"] == "effective_dose"]["value"].astype(float)
+        every = doses[doses["quantity"] == "effective_dose"]
+        sets = every["source_set"] if "source_set" in every else pd.Series("all_segmented",
+                                                                            index=every.index)  # fmt: skip
+        eff = every.loc[sets == "all_segmented", "value"].astype(float)
         sd = eff.std(ddof=1) if len(eff) > 1 else math.nan
         lines.append(
             ("effective dose (ICRP 103)",
              f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)}); "
              "paper: 0.30 (OLINDA/EXM, 5 patients; README)")
         )  # fmt: skip
+        ref = every[sets == "reference_study"]
+        if len(ref):
+            five = ref[ref["subject"].astype(str) != "P06"]["value"].astype(float)
+            lines.append(
+                ("effective dose, the paper's source organs",
+                 f"{ref['value'].mean():.3f} ± {ref['value'].std(ddof=1):.3f} mSv/MBq (n="
+                 f"{len(ref)}; {five.mean():.3f} without P06, as the paper's 5 patients); heart, "
+                 "liver, spleen, kidneys, bladder + remainder, as the paper's OLINDA/EXM run")
+            )  # fmt: skip
     return lines

@@ -178,6 +178,14 @@ class DosimetryOptions(StudyModel):
         "or for both with 'adult') or {male: file, female: file}. Paths relative to the study "
         "file. The doses' svalue_source column names it.",
     )
+    source_organs: list[str] | None = Field(
+        default=None,
+        description="Also compute the doses with only these organs as sources, every other "
+        "activity in the remainder of body (OLINDA-style), e.g. the reference study's [heart_"
+        "contents, liver, spleen, kidneys, urinary_bladder_contents]; the doses' source_set "
+        "column is all_segmented (every segmented organ a source) or reference_study / "
+        "source_organs.",
+    )
     svalues_nuclide: str | None = Field(
         default=None,
         description="Nuclide of the imported S-values when the table has no nuclide column "

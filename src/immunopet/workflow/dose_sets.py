@@ -17,10 +17,23 @@ import pandas as pd
 from ..core.errors import ImmunopetWarning, InvalidValueError
 from ..study import DosimetryOptions
 
-__all__ = ["ALL_SEGMENTED", "dose_frame", "imported_svalues", "resolve_svalues"]
+__all__ = [
+    "ALL_SEGMENTED",
+    "REFERENCE_STUDY_SOURCES",
+    "dose_frame",
+    "imported_svalues",
+    "resolve_svalues",
+    "restricted_sources",
+    "source_set",
+]
 
 #: ``source_set`` of the doses with every segmented organ a source.
 ALL_SEGMENTED = "all_segmented"
+
+#: The reference study's OLINDA/EXM source organs (heart, liver, spleen, kidneys, bladder;
+#: everything else in the remainder of body; reference-study Table 2 methods).
+REFERENCE_STUDY_SOURCES = ("heart_contents", "liver", "spleen", "kidneys",
+                           "urinary_bladder_contents")  # fmt: skip
 
 
 def dose_frame(
@@ -40,10 +53,48 @@ def dose_frame(
             if sex in tables
         )  # fmt: skip
     df = organ_doses_table(rows, nuclide, options.phantom, **kwargs)
+    df["source_set"] = ALL_SEGMENTED
+    if options.source_organs:
+        name, chosen = source_set(options.source_organs)
+        sub = organ_doses_table(restricted_sources(rows, chosen), nuclide, options.phantom,
+                                **kwargs)  # fmt: skip
+        df = pd.concat([df, sub.assign(source_set=name)], ignore_index=True)
     df["nuclide"] = nuclide
     df["svalue_source"] = source
-    df["source_set"] = ALL_SEGMENTED
     return df
+
+
+def source_set(organs: list[str]) -> tuple[str, tuple[str, ...]]:
+    """The ``source_set`` label and the canonical organ names of ``organs``."""
+    from ..core.organs import canonical_organ
+
+    chosen = tuple(dict.fromkeys(canonical_organ(o) for o in organs))
+    name = "reference_study" if set(chosen) == set(REFERENCE_STUDY_SOURCES) else "source_organs"
+    return name, chosen
+
+
+def restricted_sources(rows: pd.DataFrame, chosen: tuple[str, ...]) -> pd.DataFrame:
+    """TIA rows with only ``chosen`` organs as sources; the rest stays in the remainder.
+
+    The whole-body row is kept, so that the remainder of body (whole body − sources,
+    :func:`immunopet.dosimetry.sources.validate_tiac`) holds every other organ's activity,
+    as OLINDA/EXM does with a reduced source list. Without a whole-body row the other
+    organs' activity would be lost: refused.
+    """
+    from ..core.organs import canonical_organ
+
+    names = rows["region"].astype(str).map(canonical_organ)
+    whole = names.isin(["total_body", "remainder"])
+    keep = names.isin(chosen) | whole
+    lost = rows.loc[~keep, ["subject", "region"]]
+    without_whole = set(lost["subject"]) - set(rows.loc[whole, "subject"])
+    if without_whole:
+        raise InvalidValueError(
+            f"dosimetry.source_organs needs a whole-body TIA to put the other organs' activity "
+            f"in the remainder of body; none for {sorted(without_whole)}",
+            field="dosimetry.source_organs",
+        )
+    return rows[keep]
 
 
 def _svalue_paths(options: DosimetryOptions) -> dict[str, str]:
