@@ -186,6 +186,13 @@ class DosimetryOptions(StudyModel):
         "column is all_segmented (every segmented organ a source) or reference_study / "
         "source_organs.",
     )
+    uncertainty: Literal["analytic", "monte_carlo", "none"] = Field(
+        default="analytic",
+        description="Dose SD from the TIA SDs (tiac_h_sd), organ mass SDs (mass_g_sd or "
+        "volume_ml_sd columns, where given) and the S-value SD: analytic propagation (EANM, "
+        "Gear et al. EJNMMI Phys 2018;5:36), monte_carlo (log-normal sampling), or none "
+        "(the S-value SD only).",
+    )
     svalues_nuclide: str | None = Field(
         default=None,
         description="Nuclide of the imported S-values when the table has no nuclide column "

@@ -40,8 +40,6 @@ def dose_frame(
     rows: pd.DataFrame, nuclide: str, options: DosimetryOptions, **kwargs: Any
 ) -> pd.DataFrame:
     """The tidy dose rows of ``rows`` (TIA rows of one nuclide) with the S-values of ``options``."""
-    from ..dosimetry.organ_dose import organ_doses_table
-
     source = f"immunopet photon MC, ICRP 89 stylised phantom ({options.phantom})"
     if options.phantom == "patient":
         source = "immunopet photon MC, patient CT phantom"
@@ -52,12 +50,11 @@ def dose_frame(
             f"{Path(str(p)).name} ({sex})" for sex, p in _svalue_paths(options).items()
             if sex in tables
         )  # fmt: skip
-    df = organ_doses_table(rows, nuclide, options.phantom, **kwargs)
+    df = subject_doses(rows, nuclide, options, **kwargs)
     df["source_set"] = ALL_SEGMENTED
     if options.source_organs:
         name, chosen = source_set(options.source_organs)
-        sub = organ_doses_table(restricted_sources(rows, chosen), nuclide, options.phantom,
-                                **kwargs)  # fmt: skip
+        sub = subject_doses(restricted_sources(rows, chosen), nuclide, options, **kwargs)
         df = pd.concat([df, sub.assign(source_set=name)], ignore_index=True)
     df["nuclide"] = nuclide
     df["svalue_source"] = source
@@ -154,3 +151,62 @@ def resolve_svalues(options: DosimetryOptions, base: Path) -> DosimetryOptions:
     else:
         resolved = {k: str((base / v).resolve()) for k, v in given.items()}
     return options.model_copy(update={"svalues": resolved})
+
+
+def _column(g: pd.DataFrame, name: str) -> pd.Series:
+    return (
+        pd.to_numeric(g[name], errors="coerce") if name in g else pd.Series(float("nan"), g.index)
+    )
+
+
+def subject_doses(
+    rows: pd.DataFrame, nuclide: str, options: DosimetryOptions, **kwargs: Any
+) -> pd.DataFrame:
+    """:func:`immunopet.dosimetry.organ_doses` per subject, with the dose uncertainty.
+
+    TIACs from ``tiac_h`` (or ``tia_bq_h`` / ``injected_activity_bq``), their SDs from
+    ``tiac_h_sd`` (or ``tia_bq_h_sd``), mass SDs from ``mass_g_sd`` / ``mass_g`` or
+    ``volume_ml_sd`` / ``volume_ml``, where the table has them
+    (:func:`immunopet.dosimetry.dose_uncertainty.with_uncertainty`).
+    """
+    import numpy as np
+
+    from ..dosimetry.dose_uncertainty import with_uncertainty
+    from ..dosimetry.organ_dose import organ_doses, organ_doses_table
+
+    if options.uncertainty == "none" or options.phantom == "patient":
+        # The patient phantom's S-values come from a transport run per call: its dose SD
+        # stays the S-value (Monte Carlo) part.
+        return organ_doses_table(rows, nuclide, options.phantom, **kwargs)
+    out = []
+    for subject, g in rows.groupby("subject", sort=False):
+        a0 = _column(g, "injected_activity_bq")
+        tiac = _column(g, "tiac_h") if "tiac_h" in g else _column(g, "tia_bq_h") / a0
+        sd = _column(g, "tiac_h_sd")
+        sd = sd.fillna(_column(g, "tia_bq_h_sd") / a0)
+        first_a0 = a0.dropna()
+        injected = float(first_a0.iloc[0]) if len(first_a0) else None
+        values: dict[str, float] = {}
+        var: dict[str, float] = {}
+        mass_rel: dict[str, float] = {}
+        for region, v, u, i in zip(g["region"].astype(str), tiac, sd, g.index, strict=True):
+            values[region] = values.get(region, 0.0) + float(v)
+            var[region] = var.get(region, 0.0) + (float(u) ** 2 if np.isfinite(u) else 0.0)
+            for m, m_sd in (("mass_g", "mass_g_sd"), ("volume_ml", "volume_ml_sd")):
+                if m in g and m_sd in g:
+                    rel = float(g.at[i, m_sd]) / float(g.at[i, m])
+                    if np.isfinite(rel) and rel > 0:
+                        from ..core.organs import canonical_organ
+
+                        mass_rel[canonical_organ(region)] = rel
+
+        def call(t: Any, subject: Any = subject, injected: Any = injected) -> pd.DataFrame:
+            return organ_doses(t, nuclide, options.phantom, subject=str(subject),
+                               injected_activity_bq=injected, **kwargs)  # fmt: skip
+
+        out.append(with_uncertainty(
+            call, values, {k: float(np.sqrt(v)) for k, v in var.items()},
+            mass_rel_sd=mass_rel or None,
+            method=options.uncertainty,
+        ))  # fmt: skip
+    return pd.concat(out, ignore_index=True)
