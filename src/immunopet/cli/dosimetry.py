@@ -137,8 +137,13 @@ def register(app: typer.Typer) -> None:
             options = DosimetryOptions.model_construct(
                 **{**options.model_dump(), "phantom": "patient"}
             )
+        tracer = None
+        if study is not None and study.subjects:
+            from ..workflow import tac_tracer
+
+            tracer = tac_tracer(study, study.subjects[0])
         try:
-            doses = organ_doses(kinetics, options, nuclide=nuclide, **kwargs).frame
+            doses = organ_doses(kinetics, options, nuclide=nuclide, tracer=tracer, **kwargs).frame
         except InputError as exc:
             if exc.file is None:
                 exc.file = str(tia)

@@ -54,4 +54,5 @@ def subject_doses(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd
     from ..workflow import TiaTable, organ_doses
 
     tias = TiaTable(next(iter(upstream.values())))
-    return organ_doses(tias, DosimetryOptions.model_validate(options["dosimetry"])).frame
+    dosimetry = DosimetryOptions.model_validate(options["dosimetry"])
+    return organ_doses(tias, dosimetry, tracer=options.get("tracer")).frame

@@ -127,7 +127,7 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
         if a.dosimetry.enabled:
             _check_dose_nuclide(study, subject, tracer)
             dosimetry = resolve_svalues(a.dosimetry, study.base_dir)
-            do = {"subject": subject.id, "sex": subject.sex,
+            do = {"subject": subject.id, "sex": subject.sex, "tracer": tracer,
                   "dosimetry": dosimetry.model_dump(mode="json")}  # fmt: skip
             given = dosimetry.svalues
             svalue_files = () if given is None else (

@@ -193,6 +193,20 @@ class DosimetryOptions(StudyModel):
         "Gear et al. EJNMMI Phys 2018;5:36), monte_carlo (log-normal sampling), or none "
         "(the S-value SD only).",
     )
+    marrow: Literal["auto", "blood", "image"] = Field(
+        default="auto",
+        description="Red-marrow source: blood (RMBLR x blood TIA per g x marrow mass, EANM "
+        "2010 / Sgouros 1993, for antibodies not binding marrow), image (the segmented marrow, "
+        "else remainder only), or auto (blood for an antibody tracer, -mab, when the blood pool "
+        "was measured). The other method's red-marrow dose is given beside it.",
+    )
+    rmblr: float = Field(
+        default=0.36,
+        gt=0,
+        le=1,
+        description="Red-marrow-to-blood activity concentration ratio of the blood method "
+        "(0.36 for IgG, Sgouros 1993; EANM 2010).",
+    )
     svalues_nuclide: str | None = Field(
         default=None,
         description="Nuclide of the imported S-values when the table has no nuclide column "

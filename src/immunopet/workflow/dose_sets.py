@@ -36,8 +36,31 @@ REFERENCE_STUDY_SOURCES = ("heart_contents", "liver", "spleen", "kidneys",
                            "urinary_bladder_contents")  # fmt: skip
 
 
+def blood_per_ml(frame: pd.DataFrame) -> dict[str, dict[str, tuple[float, float]]]:
+    """``{nuclide: {subject: (blood TIAC per mL (h/mL), its SD)}}`` of a TIA table."""
+    if "tiac_h_per_ml" not in frame or "region" not in frame:
+        return {}
+    blood = frame[frame["region"].astype(str).str.lower().str.startswith("blood")]
+    blood = blood[pd.to_numeric(blood["tiac_h_per_ml"], errors="coerce").notna()]
+    from ..core.nuclides import parse_nuclide_name
+
+    out: dict[str, dict[str, tuple[float, float]]] = {}
+    for r in blood.itertuples(index=False):
+        name = getattr(r, "nuclide", None)
+        nuclide = parse_nuclide_name(str(name)) if isinstance(name, str) and name else ""
+        sd = float(getattr(r, "tiac_h_per_ml_sd", float("nan")))
+        out.setdefault(nuclide, {})[str(r.subject)] = (float(r.tiac_h_per_ml), sd)
+    return out
+
+
 def dose_frame(
-    rows: pd.DataFrame, nuclide: str, options: DosimetryOptions, **kwargs: Any
+    rows: pd.DataFrame,
+    nuclide: str,
+    options: DosimetryOptions,
+    *,
+    blood: dict[str, tuple[float, float]] | None = None,
+    tracer: str | None = None,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """The tidy dose rows of ``rows`` (TIA rows of one nuclide) with the S-values of ``options``."""
     source = f"immunopet photon MC, ICRP 89 stylised phantom ({options.phantom})"
@@ -50,11 +73,13 @@ def dose_frame(
             f"{Path(str(p)).name} ({sex})" for sex, p in _svalue_paths(options).items()
             if sex in tables
         )  # fmt: skip
-    df = subject_doses(rows, nuclide, options, **kwargs)
+    marrow = dict(blood=blood or {}, tracer=tracer)
+    df = subject_doses(rows, nuclide, options, **marrow, **kwargs)
     df["source_set"] = ALL_SEGMENTED
     if options.source_organs:
         name, chosen = source_set(options.source_organs)
-        sub = subject_doses(restricted_sources(rows, chosen), nuclide, options, **kwargs)
+        sub = subject_doses(restricted_sources(rows, chosen), nuclide, options, **marrow,
+                            **kwargs)  # fmt: skip
         df = pd.concat([df, sub.assign(source_set=name)], ignore_index=True)
     df["nuclide"] = nuclide
     df["svalue_source"] = source
@@ -160,7 +185,13 @@ def _column(g: pd.DataFrame, name: str) -> pd.Series:
 
 
 def subject_doses(
-    rows: pd.DataFrame, nuclide: str, options: DosimetryOptions, **kwargs: Any
+    rows: pd.DataFrame,
+    nuclide: str,
+    options: DosimetryOptions,
+    *,
+    blood: dict[str, tuple[float, float]] | None = None,
+    tracer: str | None = None,
+    **kwargs: Any,
 ) -> pd.DataFrame:
     """:func:`immunopet.dosimetry.organ_doses` per subject, with the dose uncertainty.
 
@@ -174,9 +205,9 @@ def subject_doses(
     from ..dosimetry.dose_uncertainty import with_uncertainty
     from ..dosimetry.organ_dose import organ_doses, organ_doses_table
 
-    if options.uncertainty == "none" or options.phantom == "patient":
+    if options.phantom == "patient":
         # The patient phantom's S-values come from a transport run per call: its dose SD
-        # stays the S-value (Monte Carlo) part.
+        # stays the S-value (Monte Carlo) part, its marrow the image-based one.
         return organ_doses_table(rows, nuclide, options.phantom, **kwargs)
     out = []
     for subject, g in rows.groupby("subject", sort=False):
@@ -204,9 +235,84 @@ def subject_doses(
             return organ_doses(t, nuclide, options.phantom, subject=str(subject),
                                injected_activity_bq=injected, **kwargs)  # fmt: skip
 
-        out.append(with_uncertainty(
-            call, values, {k: float(np.sqrt(v)) for k, v in var.items()},
-            mass_rel_sd=mass_rel or None,
-            method=options.uncertainty,
-        ))  # fmt: skip
+        sds = {k: float(np.sqrt(v)) for k, v in var.items()}
+        method = marrow_method(options, tracer, (blood or {}).get(str(subject)))
+        if method is not None:  # the blood-based marrow source (dosimetry.marrow)
+            image, other = (values, sds), _with_blood_marrow(values, sds, blood, subject, options)
+            values, sds = other if method == "blood" else image
+            alternative = (image if method == "blood" else other)[0]
+        if options.uncertainty == "none":
+            d = call(values)
+        else:
+            d = with_uncertainty(call, values, sds, mass_rel_sd=mass_rel or None,
+                                 method=options.uncertainty)  # fmt: skip
+        if method is not None:
+            d = _beside(d, call(alternative), method, options.rmblr)
+        out.append(d)
     return pd.concat(out, ignore_index=True)
+
+
+def marrow_method(
+    options: DosimetryOptions, tracer: str | None, blood: tuple[float, float] | None
+) -> str | None:
+    """The red-marrow method, ``"blood"`` or ``"image"``, when both can be computed; else None."""
+    from ..dosimetry.marrow import is_antibody
+
+    if blood is None or options.phantom == "patient":
+        if options.marrow == "blood":
+            raise InvalidValueError(
+                "dosimetry.marrow: blood needs the blood pool's TIAC per mL (a blood region "
+                "with volume_ml measured) and a reference phantom",
+                field="dosimetry.marrow",
+                value="blood",
+            )
+        return None
+    if options.marrow == "auto":
+        return "blood" if tracer is None or is_antibody(tracer) else "image"
+    return options.marrow
+
+
+def _with_blood_marrow(
+    values: dict[str, float], sds: dict[str, float], blood: Any, subject: Any,
+    options: DosimetryOptions,
+) -> tuple[dict[str, float], dict[str, float]]:  # fmt: skip
+    """TIACs with the red marrow's from the blood (replacing an imaged marrow)."""
+    from ..core.organs import canonical_organ
+    from ..dosimetry.marrow import marrow_tiac_from_blood
+    from ..dosimetry.weights import REFERENCE_MASSES_KG
+
+    per_ml, per_ml_sd = blood[str(subject)]
+    sexes = ("male", "female") if options.phantom == "adult" else (options.phantom[6:],)
+    # 'adult' averages two phantoms with one TIAC set: their mean marrow mass (stated).
+    mass_g = 1e3 * sum(REFERENCE_MASSES_KG[s]["red_marrow"] for s in sexes) / len(sexes)
+    keep = {k: v for k, v in values.items() if _organ(k, canonical_organ) != "red_marrow"}
+    keep_sd = {k: v for k, v in sds.items() if k in keep}
+    keep["red_marrow"] = marrow_tiac_from_blood(per_ml, mass_g, options.rmblr)
+    rel = per_ml_sd / per_ml if per_ml > 0 and per_ml_sd == per_ml_sd else 0.0
+    keep_sd["red_marrow"] = keep["red_marrow"] * rel
+    return keep, keep_sd
+
+
+def _organ(region: str, canonical: Any) -> str | None:
+    try:
+        return canonical(region)
+    except InvalidValueError:
+        return None
+
+
+def _beside(d: pd.DataFrame, other: pd.DataFrame, method: str, rmblr: float) -> pd.DataFrame:
+    """``d`` with ``marrow_method`` on its red-marrow rows and the other method's beside."""
+    label = {"blood": f"blood (RMBLR {rmblr:g}, EANM 2010)", "image": "image"}
+    alt = "image" if method == "blood" else "blood"
+    d = d.copy()
+    rm = d["target"] == "red_marrow"
+    d["marrow_method"] = None
+    d.loc[rm, "marrow_method"] = label[method]
+    o = other[(other["target"] == "red_marrow") & other["quantity"].str.startswith("absorbed")]
+    o = o.assign(quantity=o["quantity"].str.replace("absorbed_dose", f"absorbed_dose_{alt}_marrow",
+                                                    regex=False),
+                 marrow_method=label[alt])  # fmt: skip
+    for col in ("sd_svalue", "sd_tia", "sd_mass"):
+        if col in d and col not in o:
+            o[col] = float("nan")
+    return pd.concat([d, o[d.columns]], ignore_index=True)

@@ -17,7 +17,7 @@ from ..core.errors import ImmunopetError, ImmunopetWarning, InvalidValueError
 from ..core.organs import NON_ORGAN_PREFIXES, canonical_organ
 from ..core.schema import RegionKind
 from ..study import DosimetryOptions, KineticsOptions
-from .dose_sets import dose_frame
+from .dose_sets import blood_per_ml, dose_frame
 from .tables import DoseTable, MeasurementTable, TiaTable
 
 __all__ = ["check_tia_nuclide", "integrate", "organ_doses", "phantom_sources"]
@@ -72,7 +72,31 @@ def integrate(
     if options.therapy_nuclide is not None:
         rows += _therapy_rows(curves, options, kind_of, head=head, uncertainty=uncertainty,
                               seed=seed, warn=warn)  # fmt: skip
+    _blood_per_ml(rows, curves)
     return TiaTable(pd.DataFrame(rows, columns=None if rows else list(KINETICS_COLUMNS)))
+
+
+def _blood_per_ml(rows: list[dict[str, Any]], curves: list[Any]) -> None:
+    """Add ``tiac_h_per_ml`` (TIAC over the VOI's mean volume) to the blood-pool rows.
+
+    The blood method of the red-marrow dose (:mod:`immunopet.dosimetry.marrow`) needs the
+    blood's TIAC per mL.
+    """
+    import numpy as np
+
+    volume = {}
+    for c in curves:
+        if c.region_kind == RegionKind.BLOOD.value and c.concentration_bq_per_ml is not None:
+            ok = c.concentration_bq_per_ml > 0
+            if ok.any():
+                volume[(c.subject, c.region)] = float(
+                    np.mean(c.activity_bq[ok] / c.concentration_bq_per_ml[ok])
+                )
+    for row in rows:
+        v = volume.get((row["subject"], row["region"]))
+        if v:
+            row["tiac_h_per_ml"] = row["tiac_h"] / v
+            row["tiac_h_per_ml_sd"] = row["tiac_h_sd"] / v
 
 
 def _therapy_rows(
@@ -230,6 +254,7 @@ def organ_doses(
     options: DosimetryOptions,
     *,
     nuclide: str | None = None,
+    tracer: str | None = None,
     **kwargs: object,
 ) -> DoseTable:
     """Organ absorbed doses and effective dose of every subject of ``tias``.
@@ -241,8 +266,12 @@ def organ_doses(
     Parameters
     ----------
     nuclide
-        The nuclide of the S-values; default ``options.nuclide``, else the table's.
-        It must be the nuclide whose decay the TIAs were integrated with.
+        The nuclide of the S-values; default ``options.nuclide``, else every nuclide of
+        the table (the imaging one and any therapy prediction), each with its own S-values.
+        It must be a nuclide whose decay the TIAs were integrated with.
+    tracer
+        The tracer's name: an antibody (``-mab``) takes the blood-based red-marrow
+        method with ``options.marrow = "auto"``.
 
     Raises
     ------
@@ -251,6 +280,7 @@ def organ_doses(
     """
     from ..core.nuclides import parse_nuclide_name
 
+    blood = blood_per_ml(tias.frame)
     rows, unknown = phantom_sources(tias)
     if unknown:
         warnings.warn(
@@ -282,7 +312,8 @@ def organ_doses(
         mine = rows if "nuclide" not in rows else rows[_nuclide_of(rows) == name]
         if "nuclide" in rows and mine.empty:
             continue
-        frames.append(dose_frame(mine, name, options, **kwargs))  # type: ignore[arg-type]
+        frames.append(dose_frame(mine, name, options, blood=blood.get(name, blood.get("", {})),
+                                 tracer=tracer, **kwargs))  # type: ignore[arg-type]  # fmt: skip
     return DoseTable(pd.concat(frames, ignore_index=True))
 
 
