@@ -44,7 +44,10 @@ def subject_tias(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.
 
     tac = MeasurementTable(next(iter(upstream.values())))
     kinetics = KineticsOptions.model_validate(options["kinetics"])
-    return integrate(tac, kinetics, tracer=options["tracer"]).frame
+    from ..core.schema import RegionKind
+
+    kinds = (*RegionKind.organ_curve_kinds(), RegionKind.LESION)  # lesions: their own doses
+    return integrate(tac, kinetics, tracer=options["tracer"], kinds=kinds).frame
 
 
 @covers(*_RECIPE)

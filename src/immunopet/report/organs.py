@@ -76,6 +76,7 @@ def dose_section(doses: pd.DataFrame | None, tias: pd.DataFrame | None) -> Secti
         sec = Section("dosimetry", title)
         _absorbed_table(sec, main, ref)
         _effective_lines(sec, doses, main, ref, imaging)
+        _lesion_table(sec, doses)
     if tias is not None and not tias.empty:
         cols = [c for c in ("subject", "region", "nuclide", "tia_bq_h", "tiac_h", "tiac_h_sd",
                             "model", "effective_half_life_h", "tail_fraction")
@@ -168,6 +169,39 @@ def _effective_lines(
         )
         cols = [c for c in ("subject", "value", "unit") if c in per_scan]
         sec.tables.append(frame_table(per_scan[cols], "Effective dose per scan"))
+
+
+def _lesion_table(sec: Section, doses: pd.DataFrame) -> None:
+    """Lesion self-doses (sphere model), one row per lesion, a column per nuclide."""
+    les = doses[doses["quantity"] == "lesion_absorbed_dose"]
+    if les.empty:
+        return
+    scan = doses[doses["quantity"] == "lesion_absorbed_dose_per_scan"]
+    rows = []
+    for (subject, target), sub in les.groupby(["subject", "target"], sort=False):
+        mass = sub["mass_g"].iloc[0] if "mass_g" in sub else float("nan")
+        row = [str(subject), str(target), fmt(float(mass), 1)]
+        for nuclide in les["nuclide"].unique():
+            v = sub[sub["nuclide"] == nuclide]
+            p = scan[(scan["subject"] == subject) & (scan["target"] == target)
+                     & (scan["nuclide"] == nuclide)]  # fmt: skip
+            cell = (
+                "–"
+                if v.empty
+                else f"{float(v['value'].iloc[0]):.3g} ± {fmt(float(v['sd'].iloc[0]), 3)}"
+            )
+            if not p.empty:
+                cell += f" ({float(p['value'].iloc[0]):.3g} mGy)"
+            row.append(cell)
+        rows.append(row)
+    columns = ["subject", "lesion", "mass (g)"] + [
+        f"{n} dose (mGy/MBq; per scan)" for n in les["nuclide"].unique()
+    ]
+    sec.tables.append(
+        Table(columns, rows, "Lesion absorbed doses: each lesion's own TIA in a unit-density "
+              "sphere of its VOI's volume (self-dose only; electrons absorbed locally, which "
+              "overstates sub-gram lesions).")
+    )  # fmt: skip
 
 
 def _single_sd(rows: pd.DataFrame) -> float:

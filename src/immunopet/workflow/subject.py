@@ -77,16 +77,18 @@ def integrate(
 
 
 def _blood_per_ml(rows: list[dict[str, Any]], curves: list[Any]) -> None:
-    """Add ``tiac_h_per_ml`` (TIAC over the VOI's mean volume) to the blood-pool rows.
+    """Add ``volume_ml`` and ``tiac_h_per_ml`` (TIAC / mean VOI volume) to blood and lesion rows.
 
     The blood method of the red-marrow dose (:mod:`immunopet.dosimetry.marrow`) needs the
-    blood's TIAC per mL.
+    blood's TIAC per mL, the lesion doses (:mod:`immunopet.dosimetry.lesion_dose`) the
+    lesions' volumes.
     """
     import numpy as np
 
     volume = {}
+    kinds = (RegionKind.BLOOD.value, RegionKind.LESION.value)
     for c in curves:
-        if c.region_kind == RegionKind.BLOOD.value and c.concentration_bq_per_ml is not None:
+        if c.region_kind in kinds and c.concentration_bq_per_ml is not None:
             ok = c.concentration_bq_per_ml > 0
             if ok.any():
                 volume[(c.subject, c.region)] = float(
@@ -95,6 +97,7 @@ def _blood_per_ml(rows: list[dict[str, Any]], curves: list[Any]) -> None:
     for row in rows:
         v = volume.get((row["subject"], row["region"]))
         if v:
+            row["volume_ml"] = v  # the lesions' sphere model, the blood's concentration
             row["tiac_h_per_ml"] = row["tiac_h"] / v
             row["tiac_h_per_ml_sd"] = row["tiac_h_sd"] / v
 
@@ -314,6 +317,11 @@ def organ_doses(
             continue
         frames.append(dose_frame(mine, name, options, blood=blood.get(name, blood.get("", {})),
                                  tracer=tracer, **kwargs))  # type: ignore[arg-type]  # fmt: skip
+    from ..dosimetry.lesion_dose import lesion_dose_table
+
+    lesions = lesion_dose_table(tias.frame, wanted)
+    if not lesions.empty:
+        frames.append(lesions)
     return DoseTable(pd.concat(frames, ignore_index=True))
 
 
