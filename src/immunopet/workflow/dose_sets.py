@@ -239,6 +239,16 @@ def subject_doses(
         method = marrow_method(options, tracer, (blood or {}).get(str(subject)))
         if method is not None:  # the blood-based marrow source (dosimetry.marrow)
             image, other = (values, sds), _with_blood_marrow(values, sds, blood, subject, options)
+            try:
+                call(other[0])
+            except InvalidValueError as exc:  # e.g. more marrow than the whole body leaves
+                warnings.warn(
+                    f"{subject}: blood-based red marrow not used ({exc}); image-based kept",
+                    ImmunopetWarning,
+                    stacklevel=2,
+                )
+                method = None
+        if method is not None:
             values, sds = other if method == "blood" else image
             alternative = (image if method == "blood" else other)[0]
         if options.uncertainty == "none":
