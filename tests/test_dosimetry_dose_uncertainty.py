@@ -62,3 +62,23 @@ def test_unknown_method_is_refused():
 
     with pytest.raises(InvalidValueError, match="uncertainty"):
         with_uncertainty(lambda t: pd.DataFrame(), {}, {}, method="bootstrap")
+
+
+def test_cli_dose_uncertainty_option(tmp_path):
+    from immunopet.cli import main
+
+    path, out = tmp_path / "t.csv", tmp_path / "d.csv"
+    _liver().frame.to_csv(path, index=False)
+    for method, floor in (("analytic", 0.09), ("none", 0.0)):
+        try:
+            main(["dose", str(path), "--phantom", "adult-male", "--uncertainty", method,
+                  "-o", str(out)])  # fmt: skip
+        except SystemExit as exc:
+            assert not exc.code
+        d = pd.read_csv(out)
+        liver = _row(d, "absorbed_dose", "liver")
+        assert (liver["sd"] / liver["value"] >= 0.09) == (floor > 0)
+    try:
+        main(["dose", str(path), "--uncertainty", "bootstrap", "-o", str(out)])
+    except SystemExit as exc:
+        assert exc.code == 2

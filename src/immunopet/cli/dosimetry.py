@@ -102,6 +102,18 @@ def register(app: typer.Typer) -> None:
             help="Imported S-values (OLINDA/EXM matrix CSV or long target,source,"
             "s_mgy_per_mbq_s table) in place of ours (default: the study's dosimetry.svalues).",
         ),
+        uncertainty: str | None = typer.Option(
+            None,
+            "--uncertainty",
+            help="Dose SD from TIA, mass and S-value SDs: analytic | monte_carlo | none "
+            "(default: the study's, analytic).",
+        ),
+        marrow: str | None = typer.Option(
+            None,
+            "--marrow",
+            help="Red marrow: auto | blood (EANM 2010, RMBLR x blood) | image "
+            "(default: the study's, auto).",
+        ),
         study_path: Path | None = STUDY_OPTION,
     ) -> None:
         """Organ absorbed doses and effective dose (MIRD schema) from TIACs.
@@ -117,8 +129,12 @@ def register(app: typer.Typer) -> None:
         options = analysis.dosimetry
         if study is not None:
             options = resolve_svalues(options, study.base_dir)
-        if svalues is not None:
-            options = override(options, svalues=str(svalues))
+        options = override(
+            options,
+            svalues=None if svalues is None else str(svalues),
+            uncertainty=uncertainty,
+            marrow=marrow,
+        )
         if phantom is not None and phantom != "patient":
             options = override(options, phantom=phantom)
         kinetics = TiaTable.read(tia)
