@@ -10,6 +10,7 @@ reference PROVENANCE). Only the rows and columns these tests need are copied.
 
 from __future__ import annotations
 
+import os
 import warnings
 from pathlib import Path
 
@@ -143,3 +144,19 @@ def test_workflow_and_cli_name_the_svalue_source(olinda_csv, tmp_path):
     liver = cli[(cli.quantity == "absorbed_dose") & (cli.target == "liver")]["value"].item()
     matrix = pd.read_csv(olinda_csv)
     assert liver == pytest.approx(_sum_s_a(matrix, "Liver", TIAC_H), rel=1e-6)
+
+
+def test_study_svalues_are_resolved_against_the_study_and_fingerprinted(olinda_csv):
+    from immunopet.pipeline.plan import build_tasks
+    from immunopet.study import load_study
+
+    example = Path(__file__).resolve().parents[1] / "examples" / "reference-study.yaml"
+    study = load_study(example, check_files=False)
+    relative = os.path.relpath(olinda_csv, example.parent)  # as written in a study file
+    dosimetry = study.analysis.dosimetry.model_copy(update={"svalues": relative})
+    study = study.model_copy(
+        update={"analysis": study.analysis.model_copy(update={"dosimetry": dosimetry})}
+    )
+    task = next(t for t in build_tasks(study) if t.step == "doses")
+    assert task.options["dosimetry"]["svalues"] == str(olinda_csv.resolve())
+    assert str(olinda_csv.resolve()) in [str(p) for p in task.inputs]
