@@ -91,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
                 if key in stats.index else "–"
             )  # fmt: skip
         key = ("all_segmented", target)
-        ratio = stats.loc[key, "mean"] / r["mean_mGy_per_MBq"] if key in stats.index else float("nan")
+        ratio = (
+            stats.loc[key, "mean"] / r["mean_mGy_per_MBq"] if key in stats.index else float("nan")
+        )
         print(f"| {label} | {r['mean_mGy_per_MBq']:.2f} ± {r['sd']:.2f} | {cells[0]} | "
               f"{cells[1]} | {ratio:.2f} |")  # fmt: skip
     return 0
