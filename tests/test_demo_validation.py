@@ -180,7 +180,7 @@ def test_doses_of_the_papers_order(demo_dir):
     the whole-body retention only, is within 30 % of the paper's 0.201 mGy/MBq.
     """
     d = _tables(demo_dir)["doses"]
-    d = d[(d.subject != "P06") & d.unit.str.endswith("/MBq")]
+    d = d[(d.subject != "P06") & d.unit.str.endswith("/MBq") & (d.source_set == "all_segmented")]
     effective = d[d.quantity == "effective_dose"].value.to_numpy(float)
     total_body = d[(d.quantity == "absorbed_dose") & (d.target == "total_body")].value
     print("\neffective dose (mSv/MBq):", effective.round(3), "total body (mGy/MBq):",
@@ -188,6 +188,16 @@ def test_doses_of_the_papers_order(demo_dir):
     assert len(effective) == 5
     assert np.all((effective > 0.5 * 0.3011) & (effective < 2.5 * 0.3011))
     assert np.all(np.abs(total_body.to_numpy(float) / 0.201 - 1) < 0.30)
+    # The paper's source organs (dosimetry.source_organs: heart, liver, spleen, kidneys,
+    # bladder + remainder, its OLINDA/EXM run) take the effective dose to the paper's order:
+    # measured 0.295 mSv/MBq (5 patients); held to ±30 % of 0.30, the spread of the
+    # paper's own per-organ agreement being wider than that.
+    all_d = _tables(demo_dir)["doses"]
+    ref = all_d[(all_d.subject != "P06") & (all_d.source_set == "reference_study")
+                & (all_d.quantity == "effective_dose")].value.to_numpy(float)  # fmt: skip
+    print("reference-study sources, effective dose (mSv/MBq):", ref.round(3), ref.mean())
+    assert len(ref) == 5 and abs(ref.mean() / 0.3011 - 1) < 0.30
+    assert ref.mean() < effective.mean()
 
 
 def test_organ_suvs_inside_published_ranges(demo_dir):
@@ -256,6 +266,7 @@ def test_chained_cli_with_study_gives_the_runs_effective_doses(demo_dir, tmp_pat
     chained = pd.read_csv(doses)
 
     def effective(d):
+        d = d[d["source_set"] == "all_segmented"]
         return d[d["quantity"] == "effective_dose"].set_index("subject")["value"].sort_index()
 
     assert list(effective(chained).index) == list(effective(run).index)

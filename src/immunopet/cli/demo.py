@@ -109,6 +109,17 @@ def demo_summary(results: Path, study: Any) -> list[tuple[str, str]]:
         reference_tracer=study.analysis.lesions.reference_tracer or "FDG",
         paper_effective_dose="paper: 0.30 (OLINDA/EXM, 5 patients; README)",
     )
+    doses = frames.get("doses")
+    if doses is not None and "source_set" in doses:
+        # The paper excluded patient 6 (escaped thyroid) from its dose summary.
+        ref = doses[
+            (doses["quantity"] == "effective_dose") & (doses["source_set"] == "reference_study")
+        ]
+        five = ref[ref["subject"].astype(str) != "P06"]["value"].astype(float)
+        if len(five) > 1:
+            lines.append(("effective dose, paper's source organs, without P06",
+                          f"{five.mean():.3f} ± {five.std(ddof=1):.3f} mSv/MBq (n={len(five)}, "
+                          "as the paper's 5 patients; paper: 0.30)"))  # fmt: skip
     comparisons = tables / "preclinical_comparisons.parquet"
     if comparisons.exists():
         lines += _preclinical_lines(pd.read_parquet(comparisons))

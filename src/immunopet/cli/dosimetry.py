@@ -9,6 +9,7 @@ import typer
 
 from ..core.errors import InputError, InvalidValueError, MissingFieldError
 from ..workflow import TiaTable, organ_doses
+from ..workflow.dose_sets import resolve_svalues
 from .study_options import STUDY_OPTION, analysis_of, override
 
 
@@ -95,6 +96,24 @@ def register(app: typer.Typer) -> None:
         histories: int = typer.Option(
             200_000, "--histories", help="Photons per source (patient phantom)."
         ),
+        svalues: Path | None = typer.Option(
+            None,
+            "--svalues",
+            help="Imported S-values (OLINDA/EXM matrix CSV or long target,source,"
+            "s_mgy_per_mbq_s table) in place of ours (default: the study's dosimetry.svalues).",
+        ),
+        uncertainty: str | None = typer.Option(
+            None,
+            "--uncertainty",
+            help="Dose SD from TIA, mass and S-value SDs: analytic | monte_carlo | none "
+            "(default: the study's, analytic).",
+        ),
+        marrow: str | None = typer.Option(
+            None,
+            "--marrow",
+            help="Red marrow: auto | blood (EANM 2010, RMBLR x blood) | image "
+            "(default: the study's, auto).",
+        ),
         study_path: Path | None = STUDY_OPTION,
     ) -> None:
         """Organ absorbed doses and effective dose (MIRD schema) from TIACs.
@@ -106,8 +125,16 @@ def register(app: typer.Typer) -> None:
         from ..dosimetry.organ_dose import table2_html, table2_markdown, table2_summary
         from ..study import DosimetryOptions
 
-        _, analysis = analysis_of(study_path)
+        study, analysis = analysis_of(study_path)
         options = analysis.dosimetry
+        if study is not None:
+            options = resolve_svalues(options, study.base_dir)
+        options = override(
+            options,
+            svalues=None if svalues is None else str(svalues),
+            uncertainty=uncertainty,
+            marrow=marrow,
+        )
         if phantom is not None and phantom != "patient":
             options = override(options, phantom=phantom)
         kinetics = TiaTable.read(tia)
@@ -126,8 +153,13 @@ def register(app: typer.Typer) -> None:
             options = DosimetryOptions.model_construct(
                 **{**options.model_dump(), "phantom": "patient"}
             )
+        tracer = None
+        if study is not None and study.subjects:
+            from ..workflow import tac_tracer
+
+            tracer = tac_tracer(study, study.subjects[0])
         try:
-            doses = organ_doses(kinetics, options, nuclide=nuclide, **kwargs).frame
+            doses = organ_doses(kinetics, options, nuclide=nuclide, tracer=tracer, **kwargs).frame
         except InputError as exc:
             if exc.file is None:
                 exc.file = str(tia)
@@ -137,7 +169,8 @@ def register(app: typer.Typer) -> None:
             doses.to_parquet(output, index=False)
         else:
             doses.to_csv(output, index=False)
-        summary = table2_summary(doses)
+        first = doses[(doses["nuclide"] == doses["nuclide"].iloc[0])]
+        summary = table2_summary(first[first["source_set"] == first["source_set"].iloc[0]])
         if table2 is not None:
             table2.parent.mkdir(parents=True, exist_ok=True)
             used = nuclide or options.nuclide or ", ".join(kinetics.nuclides)
@@ -149,8 +182,11 @@ def register(app: typer.Typer) -> None:
                 )
             )
             table2.write_text(text)
-        e = summary.loc[summary["target"] == "whole_body"]
-        if len(e):
-            typer.echo(
-                f"effective dose {e['mean'].iloc[0]:.4g} mSv/MBq ({len(set(doses['subject']))} subject(s)); wrote {output}"
-            )
+        for key, part in doses.groupby(["nuclide", "source_set"], sort=False):
+            e = table2_summary(part).loc[lambda t: t["target"] == "whole_body"]
+            if len(e):
+                typer.echo(
+                    f"effective dose {e['mean'].iloc[0]:.4g} mSv/MBq ({key[0]}, {key[1]}, "
+                    f"{len(set(part['subject']))} subject(s), S-values: "
+                    f"{part['svalue_source'].iloc[0]}); wrote {output}"
+                )

@@ -77,6 +77,18 @@ def register(app: typer.Typer) -> None:
         voiding_interval_h: float | None = typer.Option(
             None, help="Bladder voiding interval (h) (default: the study's, 3.5 h)."
         ),
+        therapy_nuclide: str | None = typer.Option(
+            None,
+            "--therapy-nuclide",
+            help="Also write the TIAs this therapy nuclide would give on the same carrier "
+            "(e.g. I-131 from I-124 images): imaging decay removed, therapy decay applied.",
+        ),
+        therapy_tail: str | None = typer.Option(
+            None,
+            "--therapy-tail",
+            help="Therapy TIA after the last image: fit (fitted clearance) | physical "
+            "(therapy decay only, the upper bound) (default: the study's, fit).",
+        ),
         plot: Path | None = typer.Option(None, help="Write a TAC plot (PNG)."),
         study_path: Path | None = STUDY_OPTION,
         subject: str | None = SUBJECT_OPTION,
@@ -99,6 +111,8 @@ def register(app: typer.Typer) -> None:
             tail=tail,
             urinary_fraction=urinary_fraction,
             voiding_interval_h=voiding_interval_h,
+            therapy_nuclide=therapy_nuclide,
+            therapy_tail=therapy_tail,
         )
         measurements = MeasurementTable.read(table, nuclide=nuclide)
         frame = measurements.frame
@@ -143,6 +157,16 @@ def register(app: typer.Typer) -> None:
             plot.parent.mkdir(parents=True, exist_ok=True)
             plot_curves(curves, plot)
         typer.echo(f"wrote {len(result)} rows to {output}")
+        if kinetics.therapy_nuclide is not None and "tail_fraction" in result:
+            pred = result[result["nuclide"] == kinetics.therapy_nuclide]
+            typer.echo(
+                f"{kinetics.therapy_nuclide}: {len(pred)} predicted TIAs; after the last image "
+                f"({kinetics.therapy_tail} tail) lies a median "
+                f"{100 * pred['tail_fraction'].median():.0f} % (max "
+                f"{100 * pred['tail_fraction'].max():.0f} %) of each TIA; caveat: "
+                f"{pred['labelling_caveat'].iloc[0]}",
+                err=True,
+            )
 
 
 def _bq(mbq: float | None) -> float | None:

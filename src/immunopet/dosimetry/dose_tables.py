@@ -5,7 +5,25 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["TABLE2_ROWS", "table2_html", "table2_markdown", "table2_summary"]
+__all__ = [
+    "REFERENCE_STUDY_TABLE2",
+    "TABLE2_ROWS",
+    "table2_html",
+    "table2_markdown",
+    "table2_summary",
+]
+
+#: The reference study's Table 2 (124I-trastuzumab PET in gastric cancer, OLINDA/EXM with
+#: heart, liver, spleen, kidneys and bladder as sources + remainder, mean of 5 patients),
+#: mGy/MBq; ``whole_body`` is the effective dose (mSv/MBq). "Heart" is reported as heart
+#: wall, "bladder" as urinary bladder wall, "gallbladder" as gallbladder wall.
+REFERENCE_STUDY_TABLE2: dict[str, float] = {
+    "adrenals": 0.35, "brain": 0.088, "oesophagus": 0.269, "gallbladder_wall": 0.388,
+    "left_colon": 0.027, "small_intestine": 0.025, "right_colon": 0.026, "stomach_wall": 0.039,
+    "heart_wall": 0.741, "kidneys": 0.396, "liver": 0.651, "lungs": 0.17, "pancreas": 0.24,
+    "red_marrow": 0.183, "bone_surfaces": 0.177, "spleen": 0.617, "thyroid": 0.463,
+    "urinary_bladder_wall": 0.346, "total_body": 0.201, "whole_body": 0.3011,
+}  # fmt: skip
 
 #: Rows of the reference study's Table 2 (display name → our target).
 TABLE2_ROWS: tuple[tuple[str, str], ...] = (

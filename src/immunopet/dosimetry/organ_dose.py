@@ -38,6 +38,7 @@ from ..core.volume import Volume
 from .dose_tables import table2_html, table2_markdown, table2_summary
 from .phantom import patient_phantom
 from .sources import validate_tiac as _validate_tiac
+from .svalue_import import move_missing_sources
 from .svalues import PhotonAFTable, SValueTable, direct_svalue_table, svalue_table
 from .weights import REFERENCE_MASSES_KG, effective_dose_icrp60, effective_dose_icrp103
 
@@ -188,6 +189,7 @@ def organ_doses(
     label_names: Mapping[int, str] | None = None,
     organ_masses_kg: Mapping[str, float] | None = None,
     n_histories: int = 200_000,
+    svalues: Mapping[str, SValueTable] | None = None,
 ) -> pd.DataFrame:
     """Organ absorbed doses and effective dose of one subject (tidy dose table).
 
@@ -215,6 +217,9 @@ def organ_doses(
         Optional patient organ masses: reference self-S are mass-scaled (OLINDA).
     n_histories
         Photons per source for ``phantom="patient"``.
+    svalues
+        Imported S-value tables by sex (``male``/``female``,
+        :func:`~immunopet.dosimetry.svalue_import.read_svalue_table`) in place of ours.
 
     Returns
     -------
@@ -267,6 +272,10 @@ def organ_doses(
     else:
         sexes = ("male", "female") if phantom == "adult" else (phantom.removeprefix("adult-"),)
         for sex in sexes:
+            if svalues is not None:
+                st = svalues[sex]
+                per_sex[sex] = _doses_one_phantom(move_missing_sources(tiac, st), st)
+                continue
             st = _reference_svalues(nuc.name, f"adult-{sex}")
             if organ_masses_kg:
                 st = scale_to_organ_masses(

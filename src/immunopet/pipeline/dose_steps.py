@@ -44,7 +44,10 @@ def subject_tias(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd.
 
     tac = MeasurementTable(next(iter(upstream.values())))
     kinetics = KineticsOptions.model_validate(options["kinetics"])
-    return integrate(tac, kinetics, tracer=options["tracer"]).frame
+    from ..core.schema import RegionKind
+
+    kinds = (*RegionKind.organ_curve_kinds(), RegionKind.LESION)  # lesions: their own doses
+    return integrate(tac, kinetics, tracer=options["tracer"], kinds=kinds).frame
 
 
 @covers(*_RECIPE)
@@ -54,4 +57,5 @@ def subject_doses(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> pd
     from ..workflow import TiaTable, organ_doses
 
     tias = TiaTable(next(iter(upstream.values())))
-    return organ_doses(tias, DosimetryOptions.model_validate(options["dosimetry"])).frame
+    dosimetry = DosimetryOptions.model_validate(options["dosimetry"])
+    return organ_doses(tias, dosimetry, tracer=options.get("tracer")).frame

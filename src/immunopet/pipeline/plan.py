@@ -22,6 +22,7 @@ from typing import IO, Any
 
 from ..study import Study, Subject
 from ..workflow import lesion_policy, scan_input, tac_tracer
+from ..workflow.dose_sets import resolve_svalues
 from . import steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
@@ -45,6 +46,21 @@ def _subject_row(subject: Subject) -> dict[str, Any]:
     }
     row.update(subject.groups)
     return row
+
+
+def _check_dose_nuclide(study: Study, subject: Subject, tracer: str) -> None:
+    """Refuse ``dosimetry.nuclide`` ≠ the TAC nuclide (and ≠ any ``kinetics.therapy_nuclide``)."""
+    from ..core.nuclides import parse_nuclide_name
+    from ..workflow import check_tia_nuclide
+
+    asked = study.analysis.dosimetry.nuclide
+    if asked is None:
+        return
+    integrated = {parse_nuclide_name(s.nuclide) for s in subject.scans if s.tracer == tracer}
+    if study.analysis.kinetics.therapy_nuclide:
+        integrated.add(study.analysis.kinetics.therapy_nuclide)
+    source = None if study.source is None else str(study.source)
+    check_tia_nuclide(tuple(sorted(integrated)), parse_nuclide_name(asked), source=source)
 
 
 def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task]:
@@ -110,10 +126,17 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
         tasks.append(Task(tia, "tias", steps.subject_tias, ko, deps=(tac,), subject=subject.id,
                           table="tias"))  # fmt: skip
         if a.dosimetry.enabled:
-            do = {"subject": subject.id, "sex": subject.sex,
-                  "dosimetry": a.dosimetry.model_dump(mode="json")}  # fmt: skip
+            _check_dose_nuclide(study, subject, tracer)
+            dosimetry = resolve_svalues(a.dosimetry, study.base_dir)
+            do = {"subject": subject.id, "sex": subject.sex, "tracer": tracer,
+                  "dosimetry": dosimetry.model_dump(mode="json")}  # fmt: skip
+            given = dosimetry.svalues
+            svalue_files = () if given is None else (
+                (given,) if isinstance(given, str) else tuple(given.values())
+            )  # fmt: skip
             tasks.append(Task(f"doses/{subject.id}", "doses", steps.subject_doses, do,
-                              deps=(tia,), subject=subject.id, table="doses"))  # fmt: skip
+                              inputs=svalue_files, deps=(tia,), subject=subject.id,
+                              table="doses"))  # fmt: skip
 
     rows = [_subject_row(s) for s in subjects]
     tasks.append(Task("subjects", "subjects", steps.subjects_table, {"subjects": rows},

@@ -148,11 +148,19 @@ def key_findings(
             )  # fmt: skip
     doses = tables.get("doses")
     if doses is not None and len(doses):
-        eff = doses[doses["quantity"] == "effective_dose"]["value"].astype(float)
-        if len(eff):
+        every = doses[doses["quantity"] == "effective_dose"]
+        if "nuclide" in every and every["nuclide"].notna().any():
+            every = every[every["nuclide"] == every["nuclide"].dropna().iloc[0]]  # imaging nuclide
+        sets = every["source_set"] if "source_set" in every else pd.Series(
+            "all_segmented", index=every.index)  # fmt: skip
+        for name, label in (("all_segmented", "effective dose (ICRP 103)"),
+                            ("reference_study", "effective dose, reference study's source organs")):  # fmt: skip
+            eff = every.loc[sets == name, "value"].astype(float)
+            if not len(eff):
+                continue
             sd = eff.std(ddof=1) if len(eff) > 1 else math.nan
             text = f"{eff.mean():.3f} ± {sd:.3f} mSv/MBq (mean ± SD, n={len(eff)})"
             if paper_effective_dose:
                 text += f"; {paper_effective_dose}"
-            lines.append(("effective dose (ICRP 103)", text))
+            lines.append((label, text))
     return lines

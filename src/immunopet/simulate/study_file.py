@@ -25,10 +25,24 @@ __all__ = ["REFERENCE_ANALYSIS", "study_dict"]
 #: * the bladder contents from the dynamic bladder model fed by the whole-body
 #:   clearance, all of it urinary (the paper's dosimetry used "urinary excretions";
 #:   iodide released by catabolism of the antibody leaves through the kidneys while
-#:   the thyroid is blocked), rather than from bladder snapshots between voids.
+#:   the thyroid is blocked), rather than from bladder snapshots between voids;
+#: * the doses also with the paper's OLINDA/EXM source organs (heart, liver, spleen,
+#:   kidneys, bladder; the rest in the remainder of body): ``source_set = reference_study``;
+#: * the red marrow image-based (no marrow source, as the paper's OLINDA/EXM run); the
+#:   blood-based value (EANM 2010, the default for antibodies) is reported beside it.
 REFERENCE_ANALYSIS: dict[str, Any] = {
     "lesions": {"core_mm": LESION_CORE_MM},
     "kinetics": {"urinary_fraction": 1.0},
+    "dosimetry": {
+        "marrow": "image",
+        "source_organs": [
+            "heart_contents",
+            "liver",
+            "spleen",
+            "kidneys",
+            "urinary_bladder_contents",
+        ],
+    },  # fmt: skip
     "statistics": {
         "metric": "suv_max_core",
         "cutoffs": [

@@ -24,6 +24,17 @@ def _metric(value: str) -> str:
         raise ValueError(exc.args[0] if exc.args else str(exc)) from None
 
 
+def _nuclide(value: str) -> str:
+    """A nuclide name ICRP-107 knows, canonical (``131I`` → ``I-131``)."""
+    from ..core.errors import UnknownNuclideError
+    from ..core.nuclides import parse_nuclide_name
+
+    try:
+        return parse_nuclide_name(value)
+    except UnknownNuclideError as exc:
+        raise ValueError(exc.args[0] if exc.args else str(exc)) from None
+
+
 __all__ = [
     "AnalysisOptions",
     "Arm",
@@ -130,6 +141,24 @@ class KineticsOptions(StudyModel):
     voiding_interval_h: float = Field(
         default=3.5, gt=0, description="Voiding interval of the dynamic bladder model (ICRP 128)."
     )
+    therapy_nuclide: str | None = Field(
+        default=None,
+        description="Also predict this therapy nuclide's TIAs from the imaging curves (same "
+        "carrier: the imaging decay removed, the therapy decay applied; e.g. I-131 from I-124, "
+        "Lu-177 or Y-90 from Zr-89, Cu-67 from Cu-64; see immunopet.kinetics.therapy). The "
+        "doses are then computed for both nuclides.",
+    )
+    therapy_tail: Literal["fit", "physical"] = Field(
+        default="fit",
+        description="The therapy TIA after the last image: fit (the fitted biological clearance "
+        "goes on) or physical (therapy decay only: the conservative upper bound). Its share of "
+        "the TIA is the tail_fraction column.",
+    )
+
+    @field_validator("therapy_nuclide")
+    @classmethod
+    def _check_nuclide(cls, value: str | None) -> str | None:
+        return None if value is None else _nuclide(value)
 
 
 class DosimetryOptions(StudyModel):
@@ -141,6 +170,48 @@ class DosimetryOptions(StudyModel):
         description="ICRP 89 reference phantom(s); 'adult' averages male and female (ICRP 103).",
     )
     nuclide: str | None = Field(default=None, description="Default: the TAC tracer's nuclide.")
+    svalues: str | dict[Literal["male", "female"], str] | None = Field(
+        default=None,
+        description="Imported S-values (mGy/(MBq·s)) in place of ours: an OLINDA/EXM-style "
+        "matrix CSV (rows targets, columns sources, OLINDA names) or a long table target, "
+        "source, s_mgy_per_mbq_s [, sd_mgy_per_mbq_s]; one file (used for the phantom's sex, "
+        "or for both with 'adult') or {male: file, female: file}. Paths relative to the study "
+        "file. The doses' svalue_source column names it.",
+    )
+    source_organs: list[str] | None = Field(
+        default=None,
+        description="Also compute the doses with only these organs as sources, every other "
+        "activity in the remainder of body (OLINDA-style), e.g. the reference study's [heart_"
+        "contents, liver, spleen, kidneys, urinary_bladder_contents]; the doses' source_set "
+        "column is all_segmented (every segmented organ a source) or reference_study / "
+        "source_organs.",
+    )
+    uncertainty: Literal["analytic", "monte_carlo", "none"] = Field(
+        default="analytic",
+        description="Dose SD from the TIA SDs (tiac_h_sd), organ mass SDs (mass_g_sd or "
+        "volume_ml_sd columns, where given) and the S-value SD: analytic propagation (EANM, "
+        "Gear et al. EJNMMI Phys 2018;5:36), monte_carlo (log-normal sampling), or none "
+        "(the S-value SD only).",
+    )
+    marrow: Literal["auto", "blood", "image"] = Field(
+        default="auto",
+        description="Red-marrow source: blood (RMBLR x blood TIA per g x marrow mass, EANM "
+        "2010 / Sgouros 1993, for antibodies not binding marrow), image (the segmented marrow, "
+        "else remainder only), or auto (blood for an antibody tracer, -mab, when the blood pool "
+        "was measured). The other method's red-marrow dose is given beside it.",
+    )
+    rmblr: float = Field(
+        default=0.36,
+        gt=0,
+        le=1,
+        description="Red-marrow-to-blood activity concentration ratio of the blood method "
+        "(0.36 for IgG, Sgouros 1993; EANM 2010).",
+    )
+    svalues_nuclide: str | None = Field(
+        default=None,
+        description="Nuclide of the imported S-values when the table has no nuclide column "
+        "and its file name spells none.",
+    )
 
 
 class Arm(StudyModel):

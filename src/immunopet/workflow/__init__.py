@@ -28,7 +28,7 @@ from .scan import (
     select_scan,
     tac_tracer,
 )
-from .subject import integrate, organ_doses, phantom_sources
+from .subject import check_tia_nuclide, integrate, organ_doses, phantom_sources
 from .tables import (
     DoseTable,
     MeasurementTable,
@@ -44,6 +44,7 @@ __all__ = [
     "ScanInput",
     "StatisticsTable",
     "TiaTable",
+    "check_tia_nuclide",
     "cohort_statistics",
     "find_lesions",
     "integrate",

@@ -17,9 +17,10 @@ from ..core.errors import ImmunopetError, ImmunopetWarning, InvalidValueError
 from ..core.organs import NON_ORGAN_PREFIXES, canonical_organ
 from ..core.schema import RegionKind
 from ..study import DosimetryOptions, KineticsOptions
+from .dose_sets import blood_per_ml, dose_frame
 from .tables import DoseTable, MeasurementTable, TiaTable
 
-__all__ = ["integrate", "organ_doses", "phantom_sources"]
+__all__ = ["check_tia_nuclide", "integrate", "organ_doses", "phantom_sources"]
 
 
 def integrate(
@@ -62,13 +63,89 @@ def integrate(
         )
         for c in curves
     ]  # fmt: skip
+    kind_of = {(c.subject, c.region): c.region_kind for c in curves}
     if options.urinary_fraction is not None:
-        kind_of = {(c.subject, c.region): c.region_kind for c in curves}
         results = _with_dynamic_bladder(results, options, kind_of)
     if remainder:
         results = results + _remainders(curves, results)
     rows = [r.to_row() for r in results]
+    if options.therapy_nuclide is not None:
+        rows += _therapy_rows(curves, options, kind_of, head=head, uncertainty=uncertainty,
+                              seed=seed, warn=warn)  # fmt: skip
+    _blood_per_ml(rows, curves)
     return TiaTable(pd.DataFrame(rows, columns=None if rows else list(KINETICS_COLUMNS)))
+
+
+def _blood_per_ml(rows: list[dict[str, Any]], curves: list[Any]) -> None:
+    """Add ``volume_ml`` and ``tiac_h_per_ml`` (TIAC / mean VOI volume) to blood and lesion rows.
+
+    The blood method of the red-marrow dose (:mod:`immunopet.dosimetry.marrow`) needs the
+    blood's TIAC per mL, the lesion doses (:mod:`immunopet.dosimetry.lesion_dose`) the
+    lesions' volumes.
+    """
+    import numpy as np
+
+    volume = {}
+    kinds = (RegionKind.BLOOD.value, RegionKind.LESION.value)
+    for c in curves:
+        if c.region_kind in kinds and c.concentration_bq_per_ml is not None:
+            ok = c.concentration_bq_per_ml > 0
+            if ok.any():
+                volume[(c.subject, c.region)] = float(
+                    np.mean(c.activity_bq[ok] / c.concentration_bq_per_ml[ok])
+                )
+    for row in rows:
+        v = volume.get((row["subject"], row["region"]))
+        if v:
+            row["volume_ml"] = v  # the lesions' sphere model, the blood's concentration
+            row["tiac_h_per_ml"] = row["tiac_h"] / v
+            row["tiac_h_per_ml_sd"] = row["tiac_h_sd"] / v
+
+
+def _therapy_rows(
+    curves: list[Any],
+    options: KineticsOptions,
+    kind_of: dict[tuple[str, str], str],
+    **fit: Any,
+) -> list[dict[str, Any]]:
+    """The therapy nuclide's TIA rows predicted from the imaging curves (kinetics.therapy)."""
+    from ..kinetics.therapy import labelling_caveat, predict_therapy_tia
+
+    therapy = str(options.therapy_nuclide)
+    caveats = {
+        c.nuclide.name: labelling_caveat(c.nuclide, therapy, warn=fit["warn"])
+        for c in {c.nuclide.name: c for c in curves}.values()
+    }
+    results, tails = [], {}
+    for c in curves:
+        r, share = predict_therapy_tia(
+            c, therapy, options.model, tail=options.therapy_tail, trapezoid_tail=options.tail, **fit
+        )
+        results.append(r)
+        tails[(r.subject, r.region)] = (share, c.nuclide.name)
+    if options.urinary_fraction is not None:
+        results = _with_dynamic_bladder(results, options, kind_of)
+    rows = []
+    for r in results:
+        share, imaging = tails.get((r.subject, r.region), (float("nan"), None))
+        imaging = imaging or next(iter(caveats))
+        rows.append({**r.to_row(), "imaging_nuclide": imaging, "tail_assumption":
+                     options.therapy_tail, "tail_fraction": share,
+                     "labelling_caveat": caveats[imaging]})  # fmt: skip
+    if fit["warn"] and rows:
+        worst = max((x for x in rows if x["tail_fraction"] == x["tail_fraction"]),
+                    key=lambda x: x["tail_fraction"], default=None)  # fmt: skip
+        if worst is not None:
+            warnings.warn(
+                f"{therapy} TIAs predicted from {', '.join(caveats)}: up to "
+                f"{100 * worst['tail_fraction']:.0f} % of a TIA ({worst['subject']} "
+                f"{worst['region']}) lies after the last image, assumed "
+                f"{'therapy decay only' if options.therapy_tail == 'physical' else 'to clear as fitted'}"
+                f"; labelling: {next(iter(caveats.values()))}",
+                ImmunopetWarning,
+                stacklevel=3,
+            )
+    return rows
 
 
 def _with_dynamic_bladder(
@@ -180,6 +257,7 @@ def organ_doses(
     options: DosimetryOptions,
     *,
     nuclide: str | None = None,
+    tracer: str | None = None,
     **kwargs: object,
 ) -> DoseTable:
     """Organ absorbed doses and effective dose of every subject of ``tias``.
@@ -191,8 +269,12 @@ def organ_doses(
     Parameters
     ----------
     nuclide
-        The nuclide of the S-values; default ``options.nuclide``, else the table's.
-        It must be the nuclide whose decay the TIAs were integrated with.
+        The nuclide of the S-values; default ``options.nuclide``, else every nuclide of
+        the table (the imaging one and any therapy prediction), each with its own S-values.
+        It must be a nuclide whose decay the TIAs were integrated with.
+    tracer
+        The tracer's name: an antibody (``-mab``) takes the blood-based red-marrow
+        method with ``options.marrow = "auto"``.
 
     Raises
     ------
@@ -200,8 +282,8 @@ def organ_doses(
         The TIAs were integrated with another nuclide's decay than the one asked for.
     """
     from ..core.nuclides import parse_nuclide_name
-    from ..dosimetry.organ_dose import organ_doses_table
 
+    blood = blood_per_ml(tias.frame)
     rows, unknown = phantom_sources(tias)
     if unknown:
         warnings.warn(
@@ -224,16 +306,49 @@ def organ_doses(
             raise InvalidValueError(
                 "the TIA table names no nuclide: give --nuclide", file=tias.source, field="nuclide"
             )
-        asked = integrated[0]
-    asked = parse_nuclide_name(asked)
-    other = [n for n in integrated if n != asked]
-    if other:
+        wanted = list(integrated)
+    else:
+        wanted = [parse_nuclide_name(asked)]
+        check_tia_nuclide(integrated, wanted[0], source=tias.source)
+    frames = []
+    for name in wanted:
+        mine = rows if "nuclide" not in rows else rows[_nuclide_of(rows) == name]
+        if "nuclide" in rows and mine.empty:
+            continue
+        frames.append(dose_frame(mine, name, options, blood=blood.get(name, blood.get("", {})),
+                                 tracer=tracer, **kwargs))  # type: ignore[arg-type]  # fmt: skip
+    from ..dosimetry.lesion_dose import lesion_dose_table
+
+    lesions = lesion_dose_table(tias.frame, wanted)
+    if not lesions.empty:
+        frames.append(lesions)
+    return DoseTable(pd.concat(frames, ignore_index=True))
+
+
+def _nuclide_of(rows: pd.DataFrame) -> pd.Series:
+    from ..core.nuclides import parse_nuclide_name
+
+    names = rows["nuclide"].astype(str)
+    return names.map({n: parse_nuclide_name(n) for n in names.unique()})
+
+
+def check_tia_nuclide(
+    integrated: tuple[str, ...], asked: str, *, source: str | None = None
+) -> None:
+    """Refuse S-values of ``asked`` on TIAs integrated with other nuclides' decay only.
+
+    Raises
+    ------
+    InvalidValueError
+        None of the TIAs is of ``asked``; the message points to the therapy prediction.
+    """
+    if integrated and asked not in integrated:
         raise InvalidValueError(
-            f"the TIAs were integrated with the decay of {', '.join(other)}, not {asked}: "
-            "S-values of one nuclide cannot be applied to another's TIAs; predict the "
-            "therapy nuclide's TIAs from the imaging ones instead",
-            file=tias.source,
+            f"the TIAs were integrated with the decay of {', '.join(integrated)}, not {asked}: "
+            f"S-values of {asked} cannot be applied to another nuclide's TIAs; to predict "
+            f"{asked} from the images, integrate with `immunopet tac … --therapy-nuclide "
+            f"{asked}` (study file: kinetics.therapy_nuclide: {asked})",
+            file=source,
             field="nuclide",
             value=asked,
         )
-    return DoseTable(organ_doses_table(rows, asked, options.phantom, **kwargs))

@@ -256,6 +256,10 @@ class DoseTable:
     def effective_dose_msv_per_mbq(self) -> dict[str, float]:
         """Effective dose (mSv/MBq) per subject."""
         e = self.frame[self.frame["quantity"] == "effective_dose"]
+        if "source_set" in e:  # the primary rows: every segmented organ a source
+            e = e[e["source_set"] == "all_segmented"]
+        if "nuclide" in e and len(e):  # the imaging (first) nuclide
+            e = e[e["nuclide"] == e["nuclide"].iloc[0]]
         return {str(s): float(v) for s, v in zip(e["subject"], e["value"], strict=True)}
 
 
