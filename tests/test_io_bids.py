@@ -29,7 +29,7 @@ from immunopet.core.nuclides import Nuclide
 from immunopet.core.scan import Acquisition
 from immunopet.core.volume import Volume
 from immunopet.io import load_scan
-from immunopet.io.bids_read import read_bids_dataset
+from immunopet.io.bids_read import parse_entities, read_bids_dataset
 from immunopet.io.bids_sidecar import REQUIRED_PET_KEYS, recon_parameters
 from immunopet.io.bids_write import export_dicom_bids
 from immunopet.io.dicom_write import write_ct_series, write_pet_series
@@ -331,3 +331,19 @@ def test_optional_radiopharmaceutical_attributes_are_mapped():
     assert side["ReconMethodParameterValues"] == [16.0, 3.0]
     assert (side["ReconFilterSize"], side["AttenuationCorrection"]) == (5.0, "CTAC")
     assert side["ManufacturersModelName"] == "Discovery MI"
+
+
+def test_a_lesion_segmentation_of_another_pipeline_becomes_the_lesion_mask(bids_root, tmp_path):
+    """``derivatives/<other>/…_desc-lesion_dseg.nii.gz`` is the reference scan's ``lesion_mask``;
+    immunopet's own derivative lesions (results of a run) are not taken as input."""
+    root = tmp_path / "with-lesions"
+    shutil.copytree(bids_root, root)
+    pet = sorted(root.glob("sub-S1/ses-*/pet/*_pet.nii*"))[0]
+    ses = parse_entities(pet.name)["ses"]
+    for tool in ("reader", "immunopet"):
+        folder = root / "derivatives" / tool / "sub-S1" / f"ses-{ses}" / "pet"
+        folder.mkdir(parents=True)
+        shutil.copy(pet, folder / f"sub-S1_ses-{ses}_desc-lesion_dseg.nii.gz")
+    data = read_bids_dataset(root, labels_dir=tmp_path / "lab")
+    scan = next(s for s in data["subjects"][0]["scans"] if ses in s["id"] or s["lesion_reference"])
+    assert "reader" in scan["lesion_mask"] and "immunopet" not in scan["lesion_mask"]

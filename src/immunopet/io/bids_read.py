@@ -11,8 +11,9 @@ What is read (BIDS v1.10):
 * the CT of a session from ``ct/`` (any NIfTI; BEP024 naming) or ``anat/*_ct.nii[.gz]``;
 * organ label maps from ``derivatives/*/sub-<S>/[ses-<T>/]*/*_dseg.nii[.gz]`` with their
   ``*_dseg.tsv`` (``index``, ``name``); a ``LabelConvention: totalsegmentator`` in the
-  ``_dseg.json`` keeps TotalSegmentator's names. ``desc-lesion*`` segmentations are
-  listed but not used (the pipeline finds lesions on the reference scan itself);
+  ``_dseg.json`` keeps TotalSegmentator's names. A ``desc-lesion*`` segmentation of
+  another pipeline becomes the scan's ``lesion_mask`` (on the lesion-reference scan
+  it replaces the automatic search; immunopet's own derivatives are not inputs);
 * ``participants.tsv``: ``sex``, ``age`` (y), ``weight`` (kg), ``height`` (m),
   ``cold_antibody_mg``, ``subject_id``; every other column is a subject group
   (e.g. ``her2``);
@@ -36,14 +37,13 @@ from __future__ import annotations
 
 import json
 import re
-import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from ..core.errors import ImmunopetWarning, InputError, MissingFieldError
+from ..core.errors import InputError, MissingFieldError
 from .nifti import read_sidecar
 
 __all__ = ["PET_STUDY_KEYS", "nominal_time", "parse_entities", "read_bids_dataset"]
@@ -179,6 +179,16 @@ def _dsegs(root: Path) -> list[Path]:
     return sorted(found, key=lambda p: p.relative_to(deriv).parts[0] == "immunopet")
 
 
+def lesion_dseg_for(dsegs: list[Path], sub: str, ses: str | None) -> Path | None:
+    """The ``desc-lesion*`` segmentation of a subject·session (another pipeline's first)."""
+    for p in dsegs:
+        ent = parse_entities(p.name)
+        if ent.get("sub") == sub and ent.get("ses") == ses:
+            if ent.get("desc", "").lower().startswith("lesion"):
+                return p
+    return None
+
+
 def _labels_for(
     dsegs: list[Path], sub: str, ses: str | None, labels_dir: Path
 ) -> tuple[str | None, str | None]:
@@ -188,13 +198,7 @@ def _labels_for(
         if ent.get("sub") != sub or ent.get("ses") != ses:
             continue
         if ent.get("desc", "").lower().startswith("lesion"):
-            warnings.warn(
-                f"{p}: lesion segmentations are not read as input (lesions are found on the "
-                "reference scan)",
-                ImmunopetWarning,
-                stacklevel=3,
-            )
-            continue
+            continue  # lesions: lesion_dseg_for (the reference scan's lesion_mask)
         organ.append(p)
     if not organ:
         return None, None
@@ -255,6 +259,11 @@ def _scans_of(
             if labels is not None:
                 entry["labels"] = str(Path(labels).resolve())
                 entry["labels_from"] = labels_from
+            lesion_dseg = lesion_dseg_for(dsegs, sub, ses)
+            if lesion_dseg is not None and "immunopet" not in lesion_dseg.parts:
+                # Lesions drawn by a reader or another pipeline; immunopet's own derivative
+                # lesions are results of an earlier run, not inputs.
+                entry["lesion_mask"] = str(lesion_dseg.resolve())
             scans.append(entry)
     if scans and not any(s["lesion_reference"] for s in scans) and reference_tracer:
         for s in scans:

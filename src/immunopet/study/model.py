@@ -86,6 +86,12 @@ class ScanEntry(StudyModel):
         description="Meaning of the label values: 'totalsegmentator' or a JSON file "
         "mapping label value -> organ name.",
     )
+    lesion_mask: Path | None = Field(
+        default=None,
+        description="Lesion label map drawn on this scan (NIfTI / DICOM SEG; 0/1 masks are "
+        "split into connected lesions): on the lesion-reference scan it replaces the "
+        "automatic lesion search.",
+    )
 
     @field_validator("time")
     @classmethod

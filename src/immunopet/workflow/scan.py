@@ -57,10 +57,11 @@ class ScanInput(BaseModel):
     sex: str | None = None
     labels: str | None = None
     labels_from: str | None = None
+    lesion_mask: str | None = None
 
     def files(self) -> tuple[str, ...]:
         """The files this scan reads (fingerprinted into a task's key)."""
-        files = [f for f in (self.path, self.ct, self.labels) if f]
+        files = [f for f in (self.path, self.ct, self.labels, self.lesion_mask) if f]
         if self.labels_from and self.labels_from.lower() != "totalsegmentator":
             files.append(self.labels_from)
         return tuple(files)
@@ -88,6 +89,7 @@ def scan_input(study: Study, subject: Subject, scan: ScanEntry) -> ScanInput:
         sex=subject.sex,
         labels=None if scan.labels is None else str(study.resolve(scan.labels)),
         labels_from=labels_from,
+        lesion_mask=None if scan.lesion_mask is None else str(study.resolve(scan.lesion_mask)),
     )
 
 
@@ -226,13 +228,26 @@ def find_lesions(
 ) -> tuple[LesionSet, Volume]:
     """Read the scan, compute SUV and find its lesions under ``policy``.
 
+    A scan with a ``lesion_mask`` (lesions drawn by a reader or another tool) takes its
+    lesions from it instead: a 0/1 mask is split into connected lesions, a labelled
+    map keeps its numbers, and the policy's minimum diameter applies.
     Returns the lesions (table with ``subject, scan_id, tracer`` added) and the SUV volume.
     """
     from ..quant import suv_volume
 
     scan = load_study_scan(si)
     suv = suv_volume(scan, suv_kind)  # type: ignore[arg-type]
-    lesions = policy.find(suv, organ_labels(si, scan.pet))
+    if si.lesion_mask:
+        from ..regions.labels import load_label_map
+        from ..regions.lesions import lesions_from_labels
+
+        mask = load_label_map(si.lesion_mask, region_kind="lesion", warn_empty=False)
+        binary = set(np.unique(mask.array).tolist()) <= {0, 1}
+        lesions = lesions_from_labels(mask.volume, suv, binary=binary,
+                                      min_diameter_mm=policy.min_diameter_mm,
+                                      file=si.lesion_mask)  # fmt: skip
+    else:
+        lesions = policy.find(suv, organ_labels(si, scan.pet))
     table = lesions.table.assign(subject=si.subject, scan_id=si.scan_id, tracer=si.tracer)
     return LesionSet(lesions.labels, table), suv
 
