@@ -19,6 +19,7 @@ import pandas as pd  # noqa: E402
 from ..core.volume import Volume  # noqa: E402
 from ..stats import format_p, student_t_test  # noqa: E402
 from ..stats.roc import RocResult  # noqa: E402
+from .findings import group_label, metric_label  # noqa: E402
 
 __all__ = [
     "dot_plot_figure",
@@ -122,9 +123,10 @@ def lesion_suvmax_figure(
             color=_COLOURS[groups.index(g) % len(_COLOURS)],
         )  # fmt: skip
     for i, g in enumerate(groups):
-        ax.plot([], [], color=_COLOURS[i % len(_COLOURS)], label=f"{group_key} {g}".strip())
+        name = group_label(group_key, g) if group_key and g else str(g)
+        ax.plot([], [], color=_COLOURS[i % len(_COLOURS)], label=name)
     ax.set_xlabel("time post-injection (h)")
-    ax.set_ylabel(f"lesion {metric}")
+    ax.set_ylabel(f"lesion {metric_label(metric)}")
     ax.legend(fontsize=8, frameon=False)
     ax.spines[["top", "right"]].set_visible(False)
     return _png(fig)

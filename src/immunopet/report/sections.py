@@ -25,7 +25,7 @@ from ..stats import (
 from ..stats.descriptive import Spread
 from ..stats.lesions import tracer_matches
 from . import figures
-from .findings import humanise_groups, metric_label
+from .findings import group_label, humanise_groups, metric_label
 
 __all__ = ["Figure", "Section", "Table", "fmt", "frame_table", "missing"]
 
@@ -183,7 +183,7 @@ def dot_plot_section(
     def values(df: pd.DataFrame, g: str) -> np.ndarray:
         return df.loc[df[group_key].astype(str) == g, metric].to_numpy(float)
 
-    short = {positive: f"{group_key}+", negative: f"{group_key}−"}
+    short = {positive: group_label(group_key, positive), negative: group_label(group_key, negative)}
     panels = [(f"{tracer} {tp:g} h", short[positive], values(at, positive),
                short[negative], values(at, negative))]  # fmt: skip
     if not ref_rows.empty:
