@@ -63,7 +63,7 @@ def _one_pass_plain(
             k = labels[start + lane]
             if k == 0:
                 continue  # background
-            x = values[start + lane]
+            x = float(values[start + lane])  # float64 accumulation of float32 input
             voxels[k, lane] += 1.0
             s1[k, lane] += x
             s2[k, lane] += x * x
@@ -73,7 +73,7 @@ def _one_pass_plain(
         k = labels[i]
         if k == 0:
             continue
-        x = values[i]
+        x = float(values[i])
         voxels[k, 0] += 1.0
         s1[k, 0] += x
         s2[k, 0] += x * x
@@ -116,7 +116,7 @@ def _one_pass_general(
         k = labels[i]
         if k == 0:
             continue  # background
-        x = values[i]
+        x = float(values[i])
         w = weights[i] if use_w else 1.0
         voxels[k] += 1.0
         weight[k] += w
@@ -132,6 +132,18 @@ def _one_pass_general(
             if use_p and peak[i] > pmax[k]:
                 pmax[k] = peak[i]
     return voxels, weight, s1, s2, vmax, pmax, e1, e2
+
+
+def _float_array(a: np.ndarray) -> np.ndarray:
+    """Flat float32/float64 view of ``a`` (no copy when already contiguous); else float64.
+
+    The kernels read float32 or float64 and accumulate in float64, so a float32
+    SUV volume is never copied to float64.
+    """
+    arr = np.asarray(a)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return np.ascontiguousarray(arr).ravel()
 
 
 def region_statistics(
@@ -178,7 +190,7 @@ def region_statistics(
     RegionStatistics
         Arrays indexed by label; mean/SD/maxima NaN for empty labels.
     """
-    v = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    v = _float_array(values)
     lab = np.ascontiguousarray(labels).ravel()
     if v.shape != lab.shape:
         raise InputError(f"values ({v.size}) and labels ({lab.size}) differ in size")
@@ -191,11 +203,11 @@ def region_statistics(
     if lab.dtype not in (np.uint8, np.int16, np.uint16, np.int32, np.int64):
         lab = lab.astype(np.int64)
     empty = np.zeros(0)
-    w = empty if weights is None else np.ascontiguousarray(weights, dtype=np.float64).ravel()
-    p = empty if peak is None else np.ascontiguousarray(peak, dtype=np.float64).ravel()
+    w = empty if weights is None else _float_array(weights)
+    p = empty if peak is None else _float_array(peak)
     if len(totals) > 2:
         raise InputError("at most two extra arrays can be totalled in one sweep")
-    ex = [empty if t is None else np.ascontiguousarray(t, dtype=np.float64).ravel() for t in totals]
+    ex = [empty if t is None else _float_array(t) for t in totals]
     ex += [empty] * (2 - len(ex))
     if any(a.size not in (0, v.size) for a in (w, p, *ex)):
         raise InputError("weights, peak and totals must match the values in size")

@@ -19,14 +19,12 @@ from __future__ import annotations
 import warnings
 from typing import Literal
 
-import numpy as np
-
 from ..core.errors import ImmunopetWarning, InvalidValueError, MissingFieldError
 from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from .acquisition_fields import WARN_REL_TOL, patient_height_m, patient_weight_kg, positive_field
 from .body_size import body_surface_area_m2, lean_body_mass_kg
-from .concentration import concentration_factor_bq_per_ml
+from .concentration import concentration_factor_bq_per_ml, scaled_volume
 from .timing import decayed_injected_activity_bq
 
 __all__ = [
@@ -125,8 +123,11 @@ def suv_factor(acq: Acquisition, kind: SuvKind = "bw") -> float:
 
 
 def suv_volume(scan: Scan, kind: SuvKind = "bw") -> Volume:
-    """The PET volume in SUV units (``"SUVbw"``, ``"SUL"``, ``"SUVbsa"``)."""
-    factor = suv_factor(scan.acquisition, kind)
-    return scan.pet.with_array(
-        np.asarray(scan.pet.array, dtype=np.float64) * factor, _SUV_UNITS[kind]
-    )
+    """The PET volume in SUV units (``"SUVbw"``, ``"SUL"``, ``"SUVbsa"``).
+
+    Float32 for a float32 PET (DICOM as read by :func:`~immunopet.io.load_scan`):
+    half the memory of float64 (0.5 GB for 440 × 440 × 645), the product rounded
+    once from float64 (relative error ≤ 6e-8,
+    :func:`~immunopet.quant.concentration.scaled_volume`).
+    """
+    return scaled_volume(scan.pet, suv_factor(scan.acquisition, kind), _SUV_UNITS[kind])

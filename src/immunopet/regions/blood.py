@@ -133,5 +133,5 @@ def blood_pool(
             ImmunopetWarning,
             stacklevel=2,
         )
-    vol: Volume = label_map.volume.with_array(eroded.astype(np.int32), "label")
+    vol: Volume = label_map.volume.with_array(eroded.astype(np.uint8), "label")
     return LabelMap(vol, {1: name}, "blood", label_map.source)
