@@ -93,8 +93,7 @@ class LabelMap:
 
     def present_labels(self) -> np.ndarray:
         """Label numbers with at least one voxel (background excluded)."""
-        counts = np.bincount(self.array.ravel().astype(np.intp, copy=False))
-        return np.nonzero(counts[1:])[0] + 1
+        return np.nonzero(label_counts(self.array)[1:])[0] + 1
 
     def replace(
         self,
@@ -290,6 +289,22 @@ def labels_on_pet_grid(label_map: LabelMap, pet: Volume) -> LabelMap:
             stacklevel=2,
         )
     return out
+
+
+def label_counts(labels: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
+    """Voxels per label number (:func:`numpy.bincount`), in chunks of ``chunk`` voxels.
+
+    bincount needs intp input; casting a whole uint8 map of 125 M voxels would
+    take 1 GB, a chunk 32 MB.
+    """
+    flat = np.asarray(labels).ravel()
+    if flat.dtype.itemsize >= np.dtype(np.intp).itemsize:
+        return np.bincount(flat)
+    counts = np.zeros(int(flat.max(initial=0)) + 1, dtype=np.int64)
+    for start in range(0, flat.size, chunk):
+        part = np.bincount(flat[start : start + chunk].astype(np.intp), minlength=counts.size)
+        counts += part
+    return counts
 
 
 # --- merging ---------------------------------------------------------------------------
