@@ -119,16 +119,131 @@ def _sphere_plane(
             out[j, i] = row_s[i] / row_c[i]
 
 
+#: Voxels per x-block of the upper bounds that let :func:`suv_peak_maxima` skip work.
+_BLOCK = 32
+
+
 @numba.njit(cache=True, nogil=True)
-def _label_max(plane: np.ndarray, labels: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover
-    """``out[l] = max(out[l], plane[v])`` over the voxels ``v`` labelled ``0 < l < out.size``."""
-    n = out.size
-    flat_p = plane.ravel()
-    flat_l = labels.ravel()
-    for v in range(flat_l.size):
-        lab = flat_l[v]
-        if lab > 0 and lab < n and flat_p[v] > out[lab]:
-            out[lab] = flat_p[v]
+def _block_max(arr: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover - compiled
+    """Maximum of each run of ``block`` voxels along x: shape (nz, ny, ceil(nx / block))."""
+    nz, ny, nx = arr.shape
+    nb = (nx + block - 1) // block
+    out = np.full((nz, ny, nb), -np.inf)
+    for k in range(nz):
+        for j in range(ny):
+            for i in range(nx):
+                v = arr[k, j, i]
+                if v > out[k, j, i // block]:
+                    out[k, j, i // block] = v
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _plane_bounds(
+    bmax: np.ndarray, k: int, dz: np.ndarray, dy: np.ndarray, reach: int, out: np.ndarray
+) -> None:  # pragma: no cover - compiled
+    """Upper bound of the sphere mean over each x-block of plane ``k``.
+
+    A mean never exceeds the largest value it averages, and every sphere
+    centred in block ``b`` lies in blocks ``b ± reach`` of the rows its chords
+    cross: the largest block maximum among those bounds every mean of the block.
+    """
+    nz, ny, nb = bmax.shape
+    for j in range(ny):
+        for b in range(nb):
+            m = -np.inf
+            for q in range(dz.size):
+                kk = k + dz[q]
+                jj = j + dy[q]
+                if kk < 0 or kk >= nz or jj < 0 or jj >= ny:
+                    continue
+                for bb in range(max(b - reach, 0), min(b + reach + 1, nb)):
+                    if bmax[kk, jj, bb] > m:
+                        m = bmax[kk, jj, bb]
+            out[j, b] = m
+
+
+@numba.njit(cache=True, nogil=True)
+def _plane_label_max(
+    ring: np.ndarray,
+    k: int,
+    nz: int,
+    dz: np.ndarray,
+    dy: np.ndarray,
+    w: np.ndarray,
+    labels: np.ndarray,
+    bounds: np.ndarray,
+    block: int,
+    best: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Raise ``best[l]`` to the sphere means of plane ``k``'s voxels labelled ``l``.
+
+    Only the x-blocks holding a voxel whose label's best is below the block's
+    upper bound are computed; the sums are those of :func:`_sphere_plane`, in
+    the same order, so every value computed is the map's to the last bit.
+    """
+    m = ring.shape[0]
+    ny = ring.shape[1]
+    nx = ring.shape[2] - 1
+    n = best.size
+    row_s = np.empty(block)
+    row_c = np.empty(block)
+    for j in range(ny):
+        for b in range(bounds.shape[1]):
+            i0 = b * block
+            i1 = min(i0 + block, nx)
+            bound = bounds[j, b]
+            need = False
+            for i in range(i0, i1):
+                lab = labels[j, i]
+                if lab > 0 and lab < n and bound > best[lab]:
+                    need = True
+                    break
+            if not need:
+                continue
+            row_s[:] = 0.0
+            row_c[:] = 0.0
+            for q in range(dz.size):
+                kk = k + dz[q]
+                jj = j + dy[q]
+                if kk < 0 or kk >= nz or jj < 0 or jj >= ny:
+                    continue
+                half = w[q]
+                p = ring[kk % m, jj]
+                a = min(half, nx)
+                bb = max(nx - half, a)
+                for i in range(max(a, i0), min(bb, i1)):
+                    row_s[i - i0] += p[i + half + 1] - p[i - half]
+                    row_c[i - i0] += 2 * half + 1
+                for i in range(i0, min(a, i1)):
+                    hi = min(i + half, nx - 1)
+                    row_s[i - i0] += p[hi + 1]
+                    row_c[i - i0] += hi + 1
+                for i in range(max(bb, i0), i1):
+                    lo = max(i - half, 0)
+                    row_s[i - i0] += p[nx] - p[lo]
+                    row_c[i - i0] += nx - lo
+            for i in range(i0, i1):
+                lab = labels[j, i]
+                if lab > 0 and lab < n:
+                    v = row_s[i - i0] / row_c[i - i0]
+                    if v > best[lab]:
+                        best[lab] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _argmax_per_label(
+    values: np.ndarray, labels: np.ndarray, n: int
+) -> np.ndarray:  # pragma: no cover - compiled
+    """Flat index of the first maximum of ``values`` of every label ``0 < l < n`` (−1: none)."""
+    best = np.full(n, -np.inf)
+    where = np.full(n, -1, dtype=np.int64)
+    for v in range(labels.size):
+        lab = labels[v]
+        if lab > 0 and lab < n and values[v] > best[lab]:
+            best[lab] = values[v]
+            where[lab] = v
+    return where
 
 
 @numba.njit(cache=True, nogil=True)
@@ -221,11 +336,18 @@ def suv_peak_maxima(
     n_labels: Sequence[int],
     radius_mm: float = SUV_PEAK_RADIUS_MM,
 ) -> list[np.ndarray]:
-    """Per-label maximum of the sphere-mean map, for several label arrays, in one sweep.
+    """Per-label maximum of the sphere-mean map (:func:`suv_peak_map`), without the map.
 
-    The map (:func:`suv_peak_map`) is computed plane by plane and each plane
-    updates the maxima of every label set at once, so the map itself is never
-    held: memory stays a few planes whatever the image size.
+    Exact (the same sums as the map, in the same order) and much cheaper than
+    the map:
+
+    1. each label's best starts at the sphere mean on its SUVmax voxel
+       (:func:`sphere_mean_at`), already close to its SUVpeak;
+    2. the planes are swept with a ring of row prefix sums (a few planes of
+       memory, not a copy of the image), and a block of 32 voxels along x is
+       computed only where a label's best is below the block's upper bound
+       (the largest SUV its spheres reach): most of a whole-body image —
+       background, uniform organs — is never summed.
 
     Parameters
     ----------
@@ -244,11 +366,36 @@ def suv_peak_maxima(
     for lab in label_sets:
         if lab.shape != suv.shape:
             raise InputError("label arrays must be on the SUV grid", value=lab.shape)
-    out = [np.full(int(n), -np.inf) for n in n_labels]
-    for k, plane in _planes(suv, radius_mm):
-        for lab, o in zip(label_sets, out, strict=True):
-            _label_max(plane, lab[k], o)
-    return [np.where(np.isfinite(o), o, np.nan) for o in out]
+    arr = suv.array
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    arr = np.ascontiguousarray(arr)
+    nz, ny, nx = arr.shape
+    dz, dy, w = _chords(sphere_offsets(suv.spacing_mm, radius_mm))
+    best = []
+    for lab, n in zip(label_sets, n_labels, strict=True):
+        b = np.full(int(n), -np.inf)
+        where = _argmax_per_label(arr.ravel(), np.ascontiguousarray(lab).ravel(), int(n))
+        ok = np.flatnonzero(where >= 0)
+        if ok.size:
+            zyx = np.stack(np.unravel_index(where[ok], arr.shape), axis=1)
+            b[ok] = _sphere_at(arr, np.ascontiguousarray(zyx, dtype=np.int64), dz, dy, w)
+        best.append(b)
+    bmax = _block_max(arr, _BLOCK)
+    reach = -(-int(w.max(initial=0)) // _BLOCK)
+    bounds = np.empty((ny, bmax.shape[2]))
+    rz = int(np.abs(dz).max(initial=0))
+    m = 2 * rz + 1
+    ring = np.zeros((m, ny, nx + 1))
+    for kk in range(min(rz, nz)):
+        _prefix_plane(arr, kk, ring[kk % m])
+    for k in range(nz):
+        if k + rz < nz:
+            _prefix_plane(arr, k + rz, ring[(k + rz) % m])
+        _plane_bounds(bmax, k, dz, dy, reach, bounds)
+        for lab, b in zip(label_sets, best, strict=True):
+            _plane_label_max(ring, k, nz, dz, dy, w, lab[k], bounds, _BLOCK, b)
+    return [np.where(np.isfinite(b), b, np.nan) for b in best]
 
 
 def suv_peak_map(
