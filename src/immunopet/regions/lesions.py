@@ -39,7 +39,8 @@ from scipy import ndimage
 
 from ..core.errors import InputError, InvalidValueError
 from ..core.volume import Volume
-from .labels import LabelMap, check_overlap
+from .labels import LabelMap, check_overlap, label_dtype
+from .lesion_kernels import apply_lut, component_moments, label_maxima, threshold_by_label
 
 __all__ = [
     "BACKGROUND_SHELL_MM",
@@ -123,13 +124,7 @@ def _components(mask: np.ndarray) -> np.ndarray:
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     """Maximum of ``values`` per label 1..n-1 (NaN for the background and absent labels)."""
-    lab = np.asarray(labels).ravel()
-    vals = np.asarray(values).ravel()
-    out = np.asarray(ndimage.maximum(vals, lab, np.arange(n)), dtype=float)
-    present = np.bincount(lab, minlength=n)[:n] > 0
-    out[~present] = np.nan
-    out[0] = np.nan
-    return out
+    return label_maxima(values, labels, n)
 
 
 #: Inner and outer distance (mm) from a lesion of its local background shell.
@@ -151,16 +146,69 @@ def shell_background_suv(
     Returns shape (n,), NaN for a label without shell voxels.
     """
     dx, dy, dz = spacing_mm
-    lab = np.asarray(labels).astype(np.intp, copy=False)
-    dist, (iz, iy, ix) = ndimage.distance_transform_edt(
-        lab == 0, sampling=(dz, dy, dx), return_indices=True
-    )
-    shell = (dist >= shell_mm[0]) & (dist <= shell_mm[1])
-    owner = lab[iz[shell], iy[shell], ix[shell]]
-    total = np.bincount(owner, weights=np.asarray(suv, dtype=np.float64)[shell], minlength=n)
-    count = np.bincount(owner, minlength=n)
+    lab = np.asarray(labels)
+    if not np.issubdtype(lab.dtype, np.integer):
+        lab = lab.astype(np.intp)
+    total = np.zeros(n)
+    count = np.zeros(n)
+    for box, members in _shell_clusters(lab, n, (dz, dy, dx), shell_mm[1]):
+        sub = lab[box]
+        dist, (iz, iy, ix) = ndimage.distance_transform_edt(
+            sub == 0, sampling=(dz, dy, dx), return_indices=True
+        )
+        shell = (dist >= shell_mm[0]) & (dist <= shell_mm[1])
+        owner = sub[iz[shell], iy[shell], ix[shell]].astype(np.intp)
+        mine = members[owner]
+        values = np.asarray(suv)[box][shell][mine].astype(np.float64)
+        total += np.bincount(owner[mine], weights=values, minlength=n)[:n]
+        count += np.bincount(owner[mine], minlength=n)[:n]
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count[:n] > 0, total[:n] / np.maximum(count[:n], 1), math.nan)
+        return np.where(count > 0, total / np.maximum(count, 1), math.nan)
+
+
+def _shell_clusters(
+    lab: np.ndarray, n: int, sampling: Sequence[float], outer_mm: float, cell: int = 4
+) -> list[tuple[tuple[slice, ...], np.ndarray]]:
+    """Boxes that hold each label's whole background shell, and which labels each box owns.
+
+    Each label's bounding box is grown by the outer shell radius; labels whose
+    grown boxes touch (on a grid of ``cell``-voxel cells) form one cluster and
+    are measured in the cluster's box. A shell voxel of a label is within its
+    grown box, and any label nearer to it is in the same cluster, so the
+    distances and owners inside the box are those of the whole image: the
+    result equals one distance transform of the whole image (up to exact
+    distance ties between two lesions), at the cost of the lesions' surroundings.
+    """
+    shape = lab.shape
+    grow = [int(math.ceil(outer_mm / s)) + 1 for s in sampling]
+    boxes = ndimage.find_objects(lab, max_label=n - 1) if n > 1 else []
+    grown = {}
+    for number, box in enumerate(boxes, start=1):
+        if box is not None:
+            grown[number] = tuple(
+                slice(max(b.start - g, 0), min(b.stop + g, size))
+                for b, g, size in zip(box, grow, shape, strict=True)
+            )
+    if not grown:
+        return []
+    coarse = np.zeros([-(-size // cell) for size in shape], dtype=bool)
+    for box in grown.values():
+        coarse[tuple(slice(b.start // cell, (b.stop - 1) // cell + 1) for b in box)] = True
+    clusters, _ = ndimage.label(coarse)
+    out = []
+    for c, cbox in enumerate(ndimage.find_objects(clusters), start=1):
+        if cbox is None:
+            continue
+        members = np.zeros(int(lab.max(initial=0)) + 1, dtype=bool)
+        for number, box in grown.items():
+            if clusters[tuple(b.start // cell for b in box)] == c:
+                members[number] = True
+        crop = tuple(
+            slice(b.start * cell, min(b.stop * cell, size))
+            for b, size in zip(cbox, shape, strict=True)
+        )
+        out.append((crop, members))
+    return out
 
 
 def _finalise(
@@ -173,19 +221,17 @@ def _finalise(
     source: str | None = None,
 ) -> LesionSet:
     """Measure components, drop small ones, renumber by the stable order, build the set."""
-    lab = labels.astype(np.intp, copy=False)
+    lab = np.asarray(labels)
+    if not np.issubdtype(lab.dtype, np.integer):
+        lab = lab.astype(np.intp)
     n = int(lab.max(initial=0)) + 1
-    voxels = np.bincount(lab.ravel(), minlength=n).astype(float)
-    kz, ky, kx = np.indices(lab.shape, sparse=True)
-    flat = lab.ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ck = np.bincount(flat, weights=np.broadcast_to(kz, lab.shape).ravel(), minlength=n) / voxels
-        cj = np.bincount(flat, weights=np.broadcast_to(ky, lab.shape).ravel(), minlength=n) / voxels
-        ci = np.bincount(flat, weights=np.broadcast_to(kx, lab.shape).ravel(), minlength=n) / voxels
-    centroid = grid.index_to_lps(np.stack([ci, cj, ck], axis=1))
+    # One compiled sweep: counts, centroids and SUVmax of every component (no index arrays).
+    voxels, cidx, smax = component_moments(lab, suv, n)
+    centroid = grid.index_to_lps(cidx[:, ::-1])
     vol_ml = voxels * grid.voxel_volume_ml
     diam = equivalent_diameter_mm(vol_ml)
-    smax = _label_max(suv, lab, n) if suv is not None else np.full(n, np.nan)
+    if suv is None:
+        smax = np.full(n, np.nan)
     ids = np.arange(1, n)
     ids = ids[voxels[1:] > 0]
     if min_diameter_mm is not None:
@@ -198,9 +244,9 @@ def _finalise(
         key_max = np.nan_to_num(-smax[ids], nan=np.inf)
         order = ids[np.lexsort((centroid[ids, 0], centroid[ids, 1], centroid[ids, 2], key_max))]
         new_ids = np.arange(1, order.size + 1)
-    lut = np.zeros(n, dtype=np.int32)
+    lut = np.zeros(n, dtype=label_dtype(int(order.size)))
     lut[order] = new_ids
-    out = lut[lab]
+    out = apply_lut(lab, lut)
     names = {int(i): f"lesion_{int(i):03d}" for i in new_ids}
     table = pd.DataFrame(
         {
@@ -264,14 +310,17 @@ def segment_lesions(
     LesionSet
     """
     kind, value = parse_method(method)
-    arr = np.asarray(suv.array, dtype=np.float64)
+    arr = np.asarray(suv.array)  # float32 or float64, never copied
     search = _search_array(search_mask, suv)
     if kind == "fixed":
-        labels = _components(search & (arr >= value))
+        search &= arr >= value
+        labels = _components(search)
     else:
-        seeds = _components(search & (arr >= seed_suv)).astype(np.intp)
+        search &= arr >= seed_suv
+        seeds = _components(search)
+        del search
         n = int(seeds.max(initial=0)) + 1
-        smax = _label_max(arr, seeds, n)
+        smax = label_maxima(arr, seeds, n)
         if kind == "relative":
             thr = value * smax
         else:
@@ -282,7 +331,8 @@ def segment_lesions(
                 bg = np.where(np.isfinite(bg), bg, 0.0)
             thr = bg + value * (smax - bg)
         thr[0] = np.inf
-        keep = (seeds > 0) & (arr >= thr[seeds])
+        keep = threshold_by_label(arr, seeds, thr)
+        del seeds
         # Each seed's thresholded voxels may form several foci (e.g. lesions in a liver
         # whose noisy background joins them into one seed): every focus is its own lesion.
         labels = _components(keep)
@@ -328,7 +378,7 @@ def lesions_from_labels(
         vol = vol.resample_like(suv, "nearest")
     lab = _components(vol.array > 0) if binary else vol.array
     grid = vol if suv is None else suv
-    values = None if suv is None else np.asarray(suv.array, dtype=np.float64)
+    values = None if suv is None else np.asarray(suv.array)
     return _finalise(
         np.asarray(lab),
         grid,
