@@ -140,12 +140,19 @@ def ours(cache: Path, out: Path) -> dict[str, float]:
 WAYS = {"floor": floor, "hand-written": hand_written, "immunopet": ours}
 
 
-def run_child(way: str, cache: Path, out: Path) -> dict[str, float]:
-    """Run one way in a fresh interpreter; its wall time and its own peak RSS."""
+def run_child(way: str, cache: Path, out: Path, script: str | None = None) -> dict[str, float]:
+    """Run one way in a fresh interpreter; its wall time and its own peak RSS.
+
+    ``script`` (default this file) is run with ``--child`` (and the way, for this file).
+    """
     env = dict(os.environ)
+    if script is None:
+        cmd = [sys.executable, __file__, "--child", way]
+    else:
+        cmd = [sys.executable, script, "--child"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", way, "--cache", str(cache), "--out", str(out)],
+        [*cmd, "--cache", str(cache), "--out", str(out)],
         stdout=subprocess.PIPE,
         env=env,
     )

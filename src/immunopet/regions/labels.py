@@ -22,6 +22,7 @@ import numpy as np
 from ..core.errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
 from ..core.volume import Volume
 from ..io.dicom_seg import read_seg
+from .lesion_kernels import apply_lut
 from .totalsegmentator import TOTALSEGMENTATOR_TO_IMMUNOPET, TOTALSEGMENTATOR_V2_TOTAL
 
 __all__ = [
@@ -275,7 +276,7 @@ def labels_on_pet_grid(label_map: LabelMap, pet: Volume) -> LabelMap:
         vol = label_map.volume.resample_like(pet, "nearest")
     out = label_map.replace(volume=vol)
     present = set(label_map.present_labels().tolist())
-    on_pet = set(out.present_labels().tolist())
+    on_pet = present if vol is label_map.volume else set(out.present_labels().tolist())
     if on_pet.isdisjoint(label_map.names):
         raise GeometryError(
             "no labelled voxel falls inside the PET field of view", file=label_map.source
@@ -344,7 +345,7 @@ def merge_labels(label_map: LabelMap, rename: Mapping[str, str]) -> LabelMap:
     for number, name in label_map.names.items():
         new_name = rename.get(name, name)
         lut[number] = new_numbers.setdefault(new_name, len(new_numbers) + 1)
-    arr = lut[label_map.array]
+    arr = apply_lut(label_map.array, lut)
     names = {num: name for name, num in new_numbers.items()}
     return label_map.replace(volume=label_map.volume.with_array(arr, "label"), names=names)
 
