@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from ..core.errors import ImmunopetWarning, InputError
 from ..core.volume import Volume
+from .label_kernels import label_mask
 from .labels import LabelMap
 
 __all__ = ["BLOOD_SOURCES", "blood_pool", "depth_mm", "erode_mm"]
@@ -133,7 +134,7 @@ def blood_pool(
                 file=label_map.source,
             )
     numbers = [n for n, s in label_map.names.items() if s in chosen]
-    mask = np.isin(label_map.array, numbers)
+    mask = label_mask(label_map.array, numbers)
     eroded = erode_mm(mask, label_map.volume.spacing_mm, margin_mm)
     if not eroded.any():
         warnings.warn(

@@ -22,7 +22,7 @@ import numpy as np
 from ..core.errors import GeometryError, ImmunopetWarning, InputError, UnsupportedDataError
 from ..core.volume import Volume
 from ..io.dicom_seg import read_seg
-from .lesion_kernels import apply_lut
+from .label_kernels import apply_lut, count_labels
 from .totalsegmentator import TOTALSEGMENTATOR_TO_IMMUNOPET, TOTALSEGMENTATOR_V2_TOTAL
 
 __all__ = [
@@ -292,20 +292,9 @@ def labels_on_pet_grid(label_map: LabelMap, pet: Volume) -> LabelMap:
     return out
 
 
-def label_counts(labels: np.ndarray, chunk: int = 1 << 22) -> np.ndarray:
-    """Voxels per label number (:func:`numpy.bincount`), in chunks of ``chunk`` voxels.
-
-    bincount needs intp input; casting a whole uint8 map of 125 M voxels would
-    take 1 GB, a chunk 32 MB.
-    """
-    flat = np.asarray(labels).ravel()
-    if flat.dtype.itemsize >= np.dtype(np.intp).itemsize:
-        return np.bincount(flat)
-    counts = np.zeros(int(flat.max(initial=0)) + 1, dtype=np.int64)
-    for start in range(0, flat.size, chunk):
-        part = np.bincount(flat[start : start + chunk].astype(np.intp), minlength=counts.size)
-        counts += part
-    return counts
+def label_counts(labels: np.ndarray) -> np.ndarray:
+    """Voxels per label number (:func:`numpy.bincount` in one compiled sweep, no intp copy)."""
+    return count_labels(labels)
 
 
 # --- merging ---------------------------------------------------------------------------

@@ -31,6 +31,7 @@ import numpy as np
 from scipy import ndimage
 
 from ..core.volume import Volume
+from .label_kernels import label_mask
 from .labels import LabelMap
 from .lesions import LesionSet, lesions_from_labels, segment_lesions
 
@@ -86,7 +87,7 @@ class LesionPolicy:
         if organs is None:
             return None
         excluded = [n for n, name in organs.names.items() if name in set(self.exclude_regions)]
-        out = np.isin(organs.array, excluded)
+        out = label_mask(organs.array, excluded)
         box = ndimage.find_objects(out.view(np.uint8))
         if self.exclude_margin_voxels and box and box[0] is not None:
             # Dilated in the excluded organs' bounding box grown by the margin: no voxel
@@ -112,7 +113,7 @@ class LesionPolicy:
         if organs is None or not self.min_liver_ratio:
             return -np.inf
         liver = [n for n, name in organs.names.items() if name == "liver"]
-        in_liver = np.isin(organs.array, liver)
+        in_liver = label_mask(organs.array, liver)
         if not in_liver.any():
             return -np.inf
         return float(self.min_liver_ratio) * float(np.median(np.asarray(suv.array)[in_liver]))
@@ -130,7 +131,7 @@ class LesionPolicy:
         weak = lesions.table["suv_max"] < floor
         if weak.any():
             # Lesions are separate 26-connected components, so a binary mask renumbers them.
-            kept = np.isin(lesions.labels.array, lesions.table["lesion_id"][~weak].to_numpy())
+            kept = label_mask(lesions.labels.array, lesions.table["lesion_id"][~weak].to_numpy())
             lesions = lesions_from_labels(
                 suv.with_array(kept.astype(np.uint8), "label"), suv, binary=True
             )

@@ -39,8 +39,8 @@ from scipy import ndimage
 
 from ..core.errors import InputError, InvalidValueError
 from ..core.volume import Volume
+from .label_kernels import apply_lut, component_moments, label_maxima, threshold_by_label
 from .labels import LabelMap, check_overlap, label_dtype
-from .lesion_kernels import apply_lut, component_moments, label_maxima, threshold_by_label
 
 __all__ = [
     "BACKGROUND_SHELL_MM",

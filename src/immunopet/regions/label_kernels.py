@@ -1,4 +1,4 @@
-"""Compiled one-pass sweeps over a label image for the lesion search (issue 16).
+"""Compiled one-pass sweeps over label images: counts, masks, LUTs, lesion moments (issue 16).
 
 A whole-body PET has 125 M voxels and a lesion search meets thousands of
 candidate components; these loops visit every voxel once and keep per-label
@@ -11,7 +11,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["apply_lut", "component_moments", "label_maxima", "threshold_by_label"]
+__all__ = [
+    "apply_lut",
+    "component_moments",
+    "count_labels",
+    "label_mask",
+    "label_maxima",
+    "threshold_by_label",
+]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -117,3 +124,29 @@ def apply_lut(labels: np.ndarray, lut: np.ndarray) -> np.ndarray:
     out = np.empty(lab.shape, dtype=lut.dtype)
     _lut(lab.ravel(), lut, out.ravel())
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _count(labels: np.ndarray, n: int) -> np.ndarray:  # pragma: no cover - compiled
+    out = np.zeros(n, dtype=np.int64)
+    for v in range(labels.size):
+        out[labels[v]] += 1
+    return out
+
+
+def count_labels(labels: np.ndarray) -> np.ndarray:
+    """Voxels per label number 0 … max (:func:`numpy.bincount` without its intp copy)."""
+    lab = np.ascontiguousarray(labels).ravel()
+    if lab.size and int(lab.min()) < 0:
+        raise ValueError("label numbers must be non-negative")
+    return _count(lab, int(lab.max(initial=0)) + 1)
+
+
+def label_mask(labels: np.ndarray, numbers: object) -> np.ndarray:
+    """Boolean mask of the voxels whose label is one of ``numbers`` (a LUT, not :func:`numpy.isin`)."""
+    lab = np.asarray(labels)
+    lut = np.zeros(int(lab.max(initial=0)) + 1, dtype=np.bool_)
+    wanted = np.asarray(list(numbers) if not isinstance(numbers, np.ndarray) else numbers, int)
+    wanted = wanted[(wanted >= 0) & (wanted < lut.size)]
+    lut[wanted] = True
+    return apply_lut(lab, lut)
