@@ -64,3 +64,11 @@ def test_maxima_refuse_labels_on_another_grid() -> None:
     vol = Volume(np.ones((4, 4, 4)), (1.0, 1.0, 1.0))
     with pytest.raises(InputError):
         suv_peak_maxima(vol, [np.ones((4, 4, 5), np.uint8)], [2])
+
+
+def test_whole_image_set_without_a_label_array() -> None:
+    rng = np.random.default_rng(5)
+    vol = Volume(rng.gamma(3.0, 0.5, size=(11, 9, 40)).astype(np.float32), (2.0, 2.0, 2.0))
+    [whole] = suv_peak_maxima(vol, [None], [2])
+    assert whole[1] == pytest.approx(float(suv_peak_map(vol).max()), rel=6e-8)
+    assert np.isnan(whole[0])

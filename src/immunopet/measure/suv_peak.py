@@ -124,43 +124,55 @@ _BLOCK = 32
 
 
 @numba.njit(cache=True, nogil=True)
-def _block_max(arr: np.ndarray, block: int) -> np.ndarray:  # pragma: no cover - compiled
-    """Maximum of each run of ``block`` voxels along x: shape (nz, ny, ceil(nx / block))."""
+def _block_max(arr: np.ndarray, block: int, reach: int) -> np.ndarray:  # pragma: no cover
+    """Max of each run of ``block`` voxels along x and its ``reach`` neighbour runs each side.
+
+    Shape (nz, ny, ceil(nx / block)): entry b bounds every value a sphere centred
+    in run b can reach along its row.
+    """
     nz, ny, nx = arr.shape
     nb = (nx + block - 1) // block
-    out = np.full((nz, ny, nb), -np.inf)
+    own = np.empty(nb)
+    out = np.empty((nz, ny, nb))
     for k in range(nz):
         for j in range(ny):
-            for i in range(nx):
-                v = arr[k, j, i]
-                if v > out[k, j, i // block]:
-                    out[k, j, i // block] = v
+            for b in range(nb):
+                m = -np.inf
+                for i in range(b * block, min((b + 1) * block, nx)):
+                    if arr[k, j, i] > m:
+                        m = arr[k, j, i]
+                own[b] = m
+            for b in range(nb):
+                m = -np.inf
+                for bb in range(max(b - reach, 0), min(b + reach + 1, nb)):
+                    if own[bb] > m:
+                        m = own[bb]
+                out[k, j, b] = m
     return out
 
 
 @numba.njit(cache=True, nogil=True)
 def _plane_bounds(
-    bmax: np.ndarray, k: int, dz: np.ndarray, dy: np.ndarray, reach: int, out: np.ndarray
+    bmax: np.ndarray, k: int, dz: np.ndarray, dy: np.ndarray, out: np.ndarray
 ) -> None:  # pragma: no cover - compiled
     """Upper bound of the sphere mean over each x-block of plane ``k``.
 
     A mean never exceeds the largest value it averages, and every sphere
-    centred in block ``b`` lies in blocks ``b ± reach`` of the rows its chords
-    cross: the largest block maximum among those bounds every mean of the block.
+    centred in block ``b`` lies in the runs ``bmax[kk, jj, b]`` bounds
+    (:func:`_block_max`) of the rows its chords cross.
     """
     nz, ny, nb = bmax.shape
-    for j in range(ny):
-        for b in range(nb):
-            m = -np.inf
-            for q in range(dz.size):
-                kk = k + dz[q]
-                jj = j + dy[q]
-                if kk < 0 or kk >= nz or jj < 0 or jj >= ny:
-                    continue
-                for bb in range(max(b - reach, 0), min(b + reach + 1, nb)):
-                    if bmax[kk, jj, bb] > m:
-                        m = bmax[kk, jj, bb]
-            out[j, b] = m
+    out[:, :] = -np.inf
+    for q in range(dz.size):
+        kk = k + dz[q]
+        if kk < 0 or kk >= nz:
+            continue
+        for j in range(max(0, -dy[q]), min(ny, ny - dy[q])):
+            src = bmax[kk, j + dy[q]]
+            dst = out[j]
+            for b in range(nb):
+                if src[b] > dst[b]:
+                    dst[b] = src[b]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -186,13 +198,23 @@ def _plane_label_max(
     ny = ring.shape[1]
     nx = ring.shape[2] - 1
     n = best.size
+    nb = bounds.shape[1]
     row_s = np.empty(block)
     row_c = np.empty(block)
+    # No label present can gain in a block whose bound is below every label's best.
+    floor = np.inf
+    for lab in range(1, n):
+        if np.isfinite(best[lab]) and best[lab] < floor:
+            floor = best[lab]
+    if not np.isfinite(floor):
+        floor = -np.inf
     for j in range(ny):
-        for b in range(bounds.shape[1]):
+        for b in range(nb):
             i0 = b * block
             i1 = min(i0 + block, nx)
             bound = bounds[j, b]
+            if bound <= floor:
+                continue
             need = False
             for i in range(i0, i1):
                 lab = labels[j, i]
@@ -229,6 +251,18 @@ def _plane_label_max(
                     v = row_s[i - i0] / row_c[i - i0]
                     if v > best[lab]:
                         best[lab] = v
+
+
+@numba.njit(cache=True, nogil=True)
+def _argmax_flat(values: np.ndarray) -> int:  # pragma: no cover - compiled
+    """Flat index of the first maximum (a compiled loop: numpy's float32 argmax is slower)."""
+    best = -np.inf
+    where = -1
+    for v in range(values.size):
+        if values[v] > best:
+            best = values[v]
+            where = v
+    return where
 
 
 @numba.njit(cache=True, nogil=True)
@@ -332,7 +366,7 @@ def _planes(suv: Volume, radius_mm: float) -> Iterator[tuple[int, np.ndarray]]:
 
 def suv_peak_maxima(
     suv: Volume,
-    label_sets: Sequence[np.ndarray],
+    label_sets: Sequence[np.ndarray | None],
     n_labels: Sequence[int],
     radius_mm: float = SUV_PEAK_RADIUS_MM,
 ) -> list[np.ndarray]:
@@ -354,7 +388,8 @@ def suv_peak_maxima(
     suv
         The SUV volume.
     label_sets
-        Integer label arrays of ``suv``'s shape (label 0 and labels ≥ ``n`` ignored).
+        Integer label arrays of ``suv``'s shape (label 0 and labels ≥ ``n`` ignored);
+        None stands for the whole image as label 1.
     n_labels
         Length ``n`` of each output.
 
@@ -364,7 +399,7 @@ def suv_peak_maxima(
         One float64 array of length ``n`` per set; NaN for labels without voxels.
     """
     for lab in label_sets:
-        if lab.shape != suv.shape:
+        if lab is not None and lab.shape != suv.shape:
             raise InputError("label arrays must be on the SUV grid", value=lab.shape)
     arr = suv.array
     if arr.dtype not in (np.float32, np.float64):
@@ -375,15 +410,21 @@ def suv_peak_maxima(
     best = []
     for lab, n in zip(label_sets, n_labels, strict=True):
         b = np.full(int(n), -np.inf)
-        where = _argmax_per_label(arr.ravel(), np.ascontiguousarray(lab).ravel(), int(n))
+        if lab is None:  # the whole image as label 1
+            where = np.full(int(n), -1, dtype=np.int64)
+            if n > 1 and arr.size:
+                where[1] = _argmax_flat(arr.ravel())
+        else:
+            where = _argmax_per_label(arr.ravel(), np.ascontiguousarray(lab).ravel(), int(n))
         ok = np.flatnonzero(where >= 0)
         if ok.size:
             zyx = np.stack(np.unravel_index(where[ok], arr.shape), axis=1)
             b[ok] = _sphere_at(arr, np.ascontiguousarray(zyx, dtype=np.int64), dz, dy, w)
         best.append(b)
-    bmax = _block_max(arr, _BLOCK)
     reach = -(-int(w.max(initial=0)) // _BLOCK)
+    bmax = _block_max(arr, _BLOCK, reach)
     bounds = np.empty((ny, bmax.shape[2]))
+    everywhere = np.ones((ny, nx), dtype=np.uint8)
     rz = int(np.abs(dz).max(initial=0))
     m = 2 * rz + 1
     ring = np.zeros((m, ny, nx + 1))
@@ -392,9 +433,10 @@ def suv_peak_maxima(
     for k in range(nz):
         if k + rz < nz:
             _prefix_plane(arr, k + rz, ring[(k + rz) % m])
-        _plane_bounds(bmax, k, dz, dy, reach, bounds)
+        _plane_bounds(bmax, k, dz, dy, bounds)
         for lab, b in zip(label_sets, best, strict=True):
-            _plane_label_max(ring, k, nz, dz, dy, w, lab[k], bounds, _BLOCK, b)
+            plane = everywhere if lab is None else lab[k]
+            _plane_label_max(ring, k, nz, dz, dy, w, plane, bounds, _BLOCK, b)
     return [np.where(np.isfinite(b), b, np.nan) for b in best]
 
 

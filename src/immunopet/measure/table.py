@@ -79,7 +79,7 @@ from ..regions.lesions import BACKGROUND_SHELL_MM
 from ..regions.partial_volume import PartialVolumeLabels
 from .lesion_core import LESION_CORE_MM, lesion_background_suv, lesion_core_labels
 from .lesion_metrics import lesion_metrics
-from .region_statistics import RegionStatistics, region_statistics
+from .region_statistics import RegionStatistics, region_statistics, whole_image_statistics
 from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map, suv_peak_maxima
 
 __all__ = [
@@ -244,7 +244,8 @@ def measure(
     if whole_body:
         sets.append(
             LabelMap(
-                suv_vol.with_array(np.ones(suv_vol.shape, np.uint8), "label"),
+                # A read-only broadcast view: the whole image is label 1, no volume is built.
+                suv_vol.with_array(np.broadcast_to(np.uint8(1), suv_vol.shape), "label"),
                 {1: "whole_body"},
                 "whole_body",
             )
@@ -257,22 +258,31 @@ def measure(
     if peak and any(idx is not None for _, idx, _ in arrays):
         peak_arr = suv_peak_map(suv_vol)  # partial-volume labels: the map at their voxels
     elif peak:  # whole-voxel label maps: their maxima in one sweep, no map held
-        peaks = list(suv_peak_maxima(suv_vol, [a[0] for a in arrays], sizes))
+        whole = [rs.region_kind == "whole_body" for rs in sets]
+        peaks = list(
+            suv_peak_maxima(
+                suv_vol, [None if w else a[0] for a, w in zip(arrays, whole, strict=True)], sizes
+            )
+        )
     records: list[tuple[str, str, str, float, str]] = []
     region_stats: dict[str, dict[str, float]] = {}
     empty: list[str] = []
     for rs, (labels, vox_idx, weights), n, set_peak in zip(sets, arrays, sizes, peaks, strict=True):
-        lab = np.asarray(labels).ravel()
-        if lab.size and int(lab.max()) >= n:
-            lab = np.where(lab < n, lab, 0)
-        st = region_statistics(
-            _take(suv_arr, vox_idx),
-            lab,
-            n,
-            weights=weights,
-            peak=_take(peak_arr, vox_idx),
-            totals=tuple(_take(c, vox_idx) for c in conc_arrays),
-        )
+        if rs.region_kind == "whole_body" and peak_arr is None:
+            st = whole_image_statistics(suv_arr, totals=conc_arrays)
+            lab = None
+        else:
+            lab = np.asarray(labels).ravel()
+            if lab.size and int(lab.max()) >= n:
+                lab = np.where(lab < n, lab, 0)
+            st = region_statistics(
+                _take(suv_arr, vox_idx),
+                lab,
+                n,
+                weights=weights,
+                peak=_take(peak_arr, vox_idx),
+                totals=tuple(_take(c, vox_idx) for c in conc_arrays),
+            )
         if set_peak is not None:
             st = replace(st, peak=set_peak)
         act = st.extra_totals[0] * (conc_factors[0] * voxel_ml)
