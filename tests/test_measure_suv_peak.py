@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from immunopet.core.volume import Volume
-from immunopet.measure.suv_peak import sphere_mean_at, suv_peak_map, suv_peak_maxima
+from immunopet.measure.suv_peak import sphere_mean_at, suv_peak_map
+from immunopet.measure.suv_peak_maxima import suv_peak_maxima
 
 
 def _maxima_from_map(peak: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:

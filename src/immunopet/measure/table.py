@@ -80,7 +80,8 @@ from ..regions.partial_volume import PartialVolumeLabels
 from .lesion_core import LESION_CORE_MM, lesion_background_suv, lesion_core_labels
 from .lesion_metrics import lesion_metrics
 from .region_statistics import RegionStatistics, region_statistics, whole_image_statistics
-from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map, suv_peak_maxima
+from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
+from .suv_peak_maxima import suv_peak_maxima
 
 __all__ = [
     "BACKGROUND_SHELL_MM",
