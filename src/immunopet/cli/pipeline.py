@@ -39,6 +39,17 @@ def run(
     scheduler: str | None = typer.Option(
         None, "--scheduler", help="dask.distributed scheduler tcp://HOST:PORT, or 'local-cluster'."
     ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        help="Threads per local worker (numba, BLAS, FFT). Default: cores // workers.",
+    ),
+    memory_per_worker_gb: float | None = typer.Option(
+        None,
+        "--memory-per-worker-gb",
+        help="A scan whose images would need more is reported, not run. Default: 90 % of the "
+        "available memory / workers.",
+    ),
     only: list[str] | None = typer.Option(
         None, "--only", help="Run only this subject (repeatable)."
     ),
@@ -66,18 +77,28 @@ def run(
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
     log = open_log(str(log_file) if log_file else ("-" if log_json else None))
+    executor = None
+    if scheduler is None and workers > 0 and (threads or memory_per_worker_gb):
+        from ..pipeline.executors import make_executor
+
+        executor = make_executor(
+            workers, threads=threads, memory_per_worker_gb=memory_per_worker_gb
+        )
     try:
         summary = run_study(
             study,
             out,
             workers=workers,
             scheduler=scheduler,
+            executor=executor,
             only=only or None,
             quiet=quiet,
             log=log,
             report=not no_report,
         )
     finally:
+        if executor is not None:
+            executor.close()
         if log_file and log is not None:
             log.close()
     if from_bids and (out / "tables").is_dir():

@@ -198,11 +198,16 @@ class Volume:
             "nearest": sitk.sitkNearestNeighbor,
             "bspline": sitk.sitkBSpline,
         }[interpolator]
+        # The reference grid by its geometry alone: no copy of its voxels.
+        nz, ny, nx = reference.shape
         out = sitk.Resample(
             self.to_sitk(),
-            reference.to_sitk(),
+            [nx, ny, nz],
             transform if transform is not None else sitk.Transform(),
             interp,
+            reference.origin_mm,
+            reference.spacing_mm,
+            reference.direction,
             float(default_value),
         )
         return Volume.from_sitk(

@@ -41,12 +41,15 @@ version 2.0", Eur. J. Nucl. Med. Mol. Imaging 42:328–354 (2015).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from ..core.errors import InvalidValueError
 from ..core.schema import EXTRA_METRICS
+from .suv_peak import sphere_mean_at
 
 __all__ = ["LESION_METRICS", "LESION_METRIC_LABELS", "LesionMetrics", "lesion_metrics"]
 
@@ -73,22 +76,6 @@ class LesionMetrics:
     threshold: str  # how MTV was delimited, for the methods text
 
 
-def _max_voxel_per_label(
-    values: np.ndarray, labels: np.ndarray, n: int, tiebreak: np.ndarray
-) -> np.ndarray:
-    """Flat index of each label's maximum of ``values`` (ties: highest ``tiebreak``), or −1."""
-    idx = np.flatnonzero(labels.ravel() > 0)
-    out = np.full(n, -1, dtype=np.int64)
-    if idx.size == 0:
-        return out
-    lab = labels.ravel()[idx]
-    order = np.lexsort((tiebreak.ravel()[idx], values.ravel()[idx], lab))
-    sorted_lab = lab[order]
-    last = np.flatnonzero(np.r_[sorted_lab[1:] != sorted_lab[:-1], True])
-    out[sorted_lab[last]] = idx[order[last]]
-    return out
-
-
 def lesion_metrics(
     suv: np.ndarray,
     labels: np.ndarray,
@@ -96,6 +83,7 @@ def lesion_metrics(
     voxel_ml: float,
     *,
     peak_map: np.ndarray | None = None,
+    spacing_mm: Sequence[float] | None = None,
     threshold_suv: float | None = None,
     threshold_fraction_of_max: float | None = None,
 ) -> LesionMetrics:
@@ -112,8 +100,12 @@ def lesion_metrics(
     voxel_ml
         Voxel volume in mL.
     peak_map
-        The 1 cm³ sphere-mean map (:func:`.suv_peak.suv_peak_map`); without it
-        ``suv_peak_at_max`` is NaN.
+        The 1 cm³ sphere-mean map (:func:`.suv_peak.suv_peak_map`).
+    spacing_mm
+        Without ``peak_map``: the voxel spacing (dx, dy, dz), and the sphere means
+        are computed at the lesions' SUVmax voxels only
+        (:func:`.suv_peak.sphere_mean_at`, the map's values to the last bit).
+        Neither: ``suv_peak_at_max`` is NaN.
     threshold_suv, threshold_fraction_of_max
         At most one: MTV counts the VOI voxels with SUV ≥ the absolute value, or
         ≥ the fraction of the lesion's SUVmax. Neither: the whole VOI.
@@ -135,34 +127,45 @@ def lesion_metrics(
             field="mtv_threshold",
             value=threshold_fraction_of_max,
         )
-    s = np.asarray(suv, dtype=np.float64)
+    s = np.asarray(suv)
     lab = np.asarray(labels)
     if s.shape != lab.shape:
         raise InvalidValueError("SUV and lesion labels must share one grid", value=lab.shape)
-    flat_lab = lab.ravel().astype(np.int64)
-    flat_suv = s.ravel()
-    in_voi = flat_lab > 0
-    voxels = np.bincount(flat_lab[in_voi], minlength=n)[:n]
     if threshold_suv is not None:
-        keep = in_voi & (flat_suv >= float(threshold_suv))
         how = f"voxels of the VOI with SUV ≥ {threshold_suv:g}"
     elif threshold_fraction_of_max is not None:
-        suv_max = np.full(n, -np.inf)
-        np.maximum.at(suv_max, flat_lab[in_voi], flat_suv[in_voi])
-        keep = in_voi & (flat_suv >= threshold_fraction_of_max * suv_max[flat_lab])
         how = f"voxels of the VOI with SUV ≥ {100 * threshold_fraction_of_max:g} % of its SUVmax"
     else:
-        keep = in_voi
         how = "the lesion VOI as segmented"
-    count = np.bincount(flat_lab[keep], minlength=n)[:n].astype(float)
-    total = np.bincount(flat_lab[keep], weights=flat_suv[keep], minlength=n)[:n]
-    empty = voxels == 0
-    mtv = np.where(empty, math.nan, count * voxel_ml)
-    tlg = np.where(empty, math.nan, total * voxel_ml)
+    mtv = np.full(n, math.nan)
+    tlg = np.full(n, math.nan)
     at_max = np.full(n, math.nan)
-    if peak_map is not None:
-        peak = np.asarray(peak_map, dtype=np.float64)
-        where = _max_voxel_per_label(s, lab, n, peak)
-        ok = where >= 0
-        at_max[ok] = peak.ravel()[where[ok]]
+    # Each lesion is measured in its bounding box: memory and time follow the lesions,
+    # not the image (ndimage.find_objects is one sweep over the labels).
+    boxes = ndimage.find_objects(lab, max_label=n - 1) if n > 1 else []
+    for number, box in enumerate(boxes, start=1):
+        if box is None:
+            continue
+        inside = lab[box] == number
+        values = s[box][inside].astype(np.float64)
+        if threshold_suv is not None:
+            keep = values >= float(threshold_suv)
+        elif threshold_fraction_of_max is not None:
+            keep = values >= threshold_fraction_of_max * values.max()
+        else:
+            keep = slice(None)
+        kept = values[keep]
+        mtv[number] = kept.size * voxel_ml
+        tlg[number] = float(np.sum(kept)) * voxel_ml if kept.size else 0.0
+        if peak_map is None and spacing_mm is None:
+            continue
+        # SUVmax voxel; ties: the highest sphere mean, then the last in C order.
+        local = np.flatnonzero(inside.ravel())[np.flatnonzero(values == values.max())]
+        zyx = np.stack(np.unravel_index(local, inside.shape), axis=1) + [b.start for b in box]
+        if peak_map is not None:
+            means = np.asarray(peak_map)[tuple(zyx.T)].astype(np.float64)
+        else:
+            means = sphere_mean_at(s, zyx, spacing_mm)  # type: ignore[arg-type]
+        best = np.flatnonzero(means == means.max())[-1]
+        at_max[number] = means[best]
     return LesionMetrics(mtv, tlg, at_max, how)

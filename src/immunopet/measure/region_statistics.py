@@ -10,6 +10,7 @@ not grow with the number of labels (``benchmarks/bench_measure.py``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -18,7 +19,7 @@ import numpy as np
 
 from ..core.errors import InputError
 
-__all__ = ["RegionStatistics", "region_statistics"]
+__all__ = ["RegionStatistics", "region_statistics", "whole_image_statistics"]
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def _one_pass_plain(
             k = labels[start + lane]
             if k == 0:
                 continue  # background
-            x = values[start + lane]
+            x = float(values[start + lane])  # float64 accumulation of float32 input
             voxels[k, lane] += 1.0
             s1[k, lane] += x
             s2[k, lane] += x * x
@@ -73,7 +74,7 @@ def _one_pass_plain(
         k = labels[i]
         if k == 0:
             continue
-        x = values[i]
+        x = float(values[i])
         voxels[k, 0] += 1.0
         s1[k, 0] += x
         s2[k, 0] += x * x
@@ -116,7 +117,7 @@ def _one_pass_general(
         k = labels[i]
         if k == 0:
             continue  # background
-        x = values[i]
+        x = float(values[i])
         w = weights[i] if use_w else 1.0
         voxels[k] += 1.0
         weight[k] += w
@@ -132,6 +133,18 @@ def _one_pass_general(
             if use_p and peak[i] > pmax[k]:
                 pmax[k] = peak[i]
     return voxels, weight, s1, s2, vmax, pmax, e1, e2
+
+
+def _float_array(a: np.ndarray) -> np.ndarray:
+    """Flat float32/float64 view of ``a`` (no copy when already contiguous); else float64.
+
+    The kernels read float32 or float64 and accumulate in float64, so a float32
+    SUV volume is never copied to float64.
+    """
+    arr = np.asarray(a)
+    if arr.dtype not in (np.float32, np.float64):
+        arr = arr.astype(np.float64)
+    return np.ascontiguousarray(arr).ravel()
 
 
 def region_statistics(
@@ -178,7 +191,7 @@ def region_statistics(
     RegionStatistics
         Arrays indexed by label; mean/SD/maxima NaN for empty labels.
     """
-    v = np.ascontiguousarray(values, dtype=np.float64).ravel()
+    v = _float_array(values)
     lab = np.ascontiguousarray(labels).ravel()
     if v.shape != lab.shape:
         raise InputError(f"values ({v.size}) and labels ({lab.size}) differ in size")
@@ -191,11 +204,11 @@ def region_statistics(
     if lab.dtype not in (np.uint8, np.int16, np.uint16, np.int32, np.int64):
         lab = lab.astype(np.int64)
     empty = np.zeros(0)
-    w = empty if weights is None else np.ascontiguousarray(weights, dtype=np.float64).ravel()
-    p = empty if peak is None else np.ascontiguousarray(peak, dtype=np.float64).ravel()
+    w = empty if weights is None else _float_array(weights)
+    p = empty if peak is None else _float_array(peak)
     if len(totals) > 2:
         raise InputError("at most two extra arrays can be totalled in one sweep")
-    ex = [empty if t is None else np.ascontiguousarray(t, dtype=np.float64).ravel() for t in totals]
+    ex = [empty if t is None else _float_array(t) for t in totals]
     ex += [empty] * (2 - len(ex))
     if any(a.size not in (0, v.size) for a in (w, p, *ex)):
         raise InputError("weights, peak and totals must match the values in size")
@@ -224,6 +237,68 @@ def region_statistics(
         peak=pmax if peak is not None else None,
         extra_totals=tuple(
             e if t is not None else np.full(n, np.nan)
+            for e, t in zip((e1, e2), totals, strict=False)
+        ),
+    )
+
+
+@numba.njit(cache=True, nogil=True)
+def _whole_pass(
+    values: np.ndarray, extra1: np.ndarray, extra2: np.ndarray
+) -> tuple[float, float, float, float, float]:  # pragma: no cover - compiled
+    s1 = 0.0
+    s2 = 0.0
+    vmax = -np.inf
+    e1 = 0.0
+    e2 = 0.0
+    use_1 = extra1.size > 0
+    use_2 = extra2.size > 0
+    w = 1.0  # written as the weighted sweep of _one_pass_general, so it rounds alike
+    for i in range(values.size):
+        x = float(values[i])
+        s1 += w * x
+        s2 += w * x * x
+        if use_1:
+            e1 += w * extra1[i]
+        if use_2:
+            e2 += w * extra2[i]
+        if x > vmax:
+            vmax = x
+    return s1, s2, vmax, e1, e2
+
+
+def whole_image_statistics(
+    values: np.ndarray, *, totals: Sequence[np.ndarray | None] = ()
+) -> RegionStatistics:
+    """:func:`region_statistics` of the whole image as label 1, without a label array.
+
+    The same sums in the same order as :func:`region_statistics` with every
+    voxel labelled 1 and unit weights (its general, weighted sweep), so the
+    numbers are identical; no 1-valued label volume is built.
+    """
+    v = _float_array(values)
+    empty = np.zeros(0)
+    ex = [empty if t is None else _float_array(t) for t in totals]
+    ex += [empty] * (2 - len(ex))
+    if any(a.size not in (0, v.size) for a in ex):
+        raise InputError("totals must match the values in size")
+    s1, s2, vmax, e1, e2 = _whole_pass(v, ex[0], ex[1])
+    count = float(v.size)
+    nan = math.nan
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = s1 / count if count else nan
+        sd = math.sqrt(max(s2 / count - mean**2, 0.0)) if count else nan
+    vmax = vmax if np.isfinite(vmax) else nan
+    return RegionStatistics(
+        voxels=np.array([0.0, count]),
+        weight=np.array([0.0, count]),
+        total=np.array([0.0, s1]),
+        mean=np.array([nan, mean]),
+        sd=np.array([nan, sd]),
+        maximum=np.array([nan, vmax]),
+        peak=None,
+        extra_totals=tuple(
+            np.array([0.0, e]) if t is not None else np.full(2, nan)
             for e, t in zip((e1, e2), totals, strict=False)
         ),
     )

@@ -66,6 +66,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -79,8 +80,9 @@ from ..regions.lesions import BACKGROUND_SHELL_MM
 from ..regions.partial_volume import PartialVolumeLabels
 from .lesion_core import LESION_CORE_MM, lesion_background_suv, lesion_core_labels
 from .lesion_metrics import lesion_metrics
-from .region_statistics import RegionStatistics, region_statistics
+from .region_statistics import RegionStatistics, region_statistics, whole_image_statistics
 from .suv_peak import SUV_PEAK_RADIUS_MM, sphere_offsets, suv_peak_map
+from .suv_peak_maxima import suv_peak_maxima
 
 __all__ = [
     "BACKGROUND_SHELL_MM",
@@ -104,28 +106,34 @@ def _suv_and_concentrations(
     conc_scan: Volume | None,
     conc_injection: Volume | None,
     suv_kind: str,
-) -> tuple[Volume, np.ndarray | None, np.ndarray | None]:
-    """SUV and activity concentrations (Bq/mL) at scan / injection, via :mod:`immunopet.quant`."""
-    if suv is None or conc_scan is None or conc_injection is None:
-        from .. import quant  # lazily: built in parallel, and not needed when volumes are given
+) -> tuple[Volume, list[tuple[np.ndarray, float] | None]]:
+    """SUV and the activity concentrations (Bq/mL) at scan / injection, via :mod:`immunopet.quant`.
 
-        if suv is None:
-            suv = quant.suv_volume(scan, kind=suv_kind)
-        try:
-            if conc_scan is None:
-                conc_scan = quant.activity_concentration_at_scan_bq_per_ml(scan)
-            if conc_injection is None:
-                conc_injection = quant.activity_concentration_at_injection_bq_per_ml(scan)
-        except ImmunopetError as exc:
-            warnings.warn(f"activity metrics left NaN: {exc}", ImmunopetWarning, stacklevel=3)
-    for vol in (conc_scan, conc_injection):
-        if vol is not None and vol.shape != suv.shape:
+    A concentration not given is the stored PET times a scalar factor; it is
+    returned as (stored array, factor) so that the per-region totals are taken
+    over the stored pixels and scaled once, instead of building a volume.
+    """
+    from .. import quant  # lazily: not needed when every volume is given
+
+    if suv is None:
+        suv = quant.suv_volume(scan, kind=suv_kind)  # type: ignore[arg-type]
+    out: list[tuple[np.ndarray, float] | None] = []
+    try:
+        for vol, factor in (
+            (conc_scan, quant.activity_at_scan_factor),
+            (conc_injection, quant.activity_at_injection_factor),
+        ):
+            if vol is not None:
+                out.append((np.asarray(vol.array), 1.0))
+            else:
+                out.append((scan.pet.array, factor(scan.acquisition)))
+    except ImmunopetError as exc:
+        warnings.warn(f"activity metrics left NaN: {exc}", ImmunopetWarning, stacklevel=3)
+        out += [None] * (2 - len(out))
+    for item in out:
+        if item is not None and item[0].shape != suv.shape:
             raise InputError("concentration and SUV volumes must share the PET grid")
-    return (
-        suv,
-        None if conc_scan is None else np.asarray(conc_scan.array, dtype=np.float64),
-        None if conc_injection is None else np.asarray(conc_injection.array, dtype=np.float64),
-    )
+    return suv, out
 
 
 def _region_arrays(
@@ -205,12 +213,13 @@ def measure(
     ImmunopetWarning
         Empty named regions (their rows hold NaN), missing reference regions.
     """
-    suv_vol, conc_scan, conc_inj = _suv_and_concentrations(
+    suv_vol, concentrations = _suv_and_concentrations(
         scan, suv, activity_at_scan_bq_per_ml, activity_at_injection_bq_per_ml, suv_kind
     )
+    conc_arrays = [None if c is None else c[0] for c in concentrations]
+    conc_factors = [math.nan if c is None else c[1] for c in concentrations]
     suv_unit = suv_vol.unit or "SUV"
-    suv_arr = np.asarray(suv_vol.array, dtype=np.float64)
-    peak_arr = suv_peak_map(suv_vol) if peak else None
+    suv_arr = suv_vol.array  # float32 or float64 as given: statistics accumulate in float64
     voxel_ml = suv_vol.voxel_volume_ml
     acq = scan.acquisition
     injected = acq.injected_activity_bq
@@ -226,31 +235,49 @@ def measure(
     if whole_body:
         sets.append(
             LabelMap(
-                suv_vol.with_array(np.ones(suv_vol.shape, np.uint8), "label"),
+                # A read-only broadcast view: the whole image is label 1, no volume is built.
+                suv_vol.with_array(np.broadcast_to(np.uint8(1), suv_vol.shape), "label"),
                 {1: "whole_body"},
                 "whole_body",
             )
         )
 
+    arrays = [_region_arrays(rs, suv_vol) for rs in sets]
+    sizes = [max([0, *rs.names]) + 1 for rs in sets]
+    peak_arr = None
+    peaks: list[np.ndarray | None] = [None] * len(sets)
+    if peak and any(idx is not None for _, idx, _ in arrays):
+        peak_arr = suv_peak_map(suv_vol)  # partial-volume labels: the map at their voxels
+    elif peak:  # whole-voxel label maps: their maxima in one sweep, no map held
+        whole = [rs.region_kind == "whole_body" for rs in sets]
+        peaks = list(
+            suv_peak_maxima(
+                suv_vol, [None if w else a[0] for a, w in zip(arrays, whole, strict=True)], sizes
+            )
+        )
     records: list[tuple[str, str, str, float, str]] = []
     region_stats: dict[str, dict[str, float]] = {}
     empty: list[str] = []
-    for rs in sets:
-        labels, vox_idx, weights = _region_arrays(rs, suv_vol)
-        n = max([0, *rs.names]) + 1
-        lab = np.asarray(labels).ravel()
-        if lab.size and int(lab.max()) >= n:
-            lab = np.where(lab < n, lab, 0)
-        st = region_statistics(
-            _take(suv_arr, vox_idx),
-            lab,
-            n,
-            weights=weights,
-            peak=_take(peak_arr, vox_idx),
-            totals=(_take(conc_scan, vox_idx), _take(conc_inj, vox_idx)),
-        )
-        act = st.extra_totals[0] * voxel_ml
-        act_dc = st.extra_totals[1] * voxel_ml
+    for rs, (labels, vox_idx, weights), n, set_peak in zip(sets, arrays, sizes, peaks, strict=True):
+        if rs.region_kind == "whole_body" and peak_arr is None:
+            st = whole_image_statistics(suv_arr, totals=conc_arrays)
+            lab = None
+        else:
+            lab = np.asarray(labels).ravel()
+            if lab.size and int(lab.max()) >= n:
+                lab = np.where(lab < n, lab, 0)
+            st = region_statistics(
+                _take(suv_arr, vox_idx),
+                lab,
+                n,
+                weights=weights,
+                peak=_take(peak_arr, vox_idx),
+                totals=tuple(_take(c, vox_idx) for c in conc_arrays),
+            )
+        if set_peak is not None:
+            st = replace(st, peak=set_peak)
+        act = st.extra_totals[0] * (conc_factors[0] * voxel_ml)
+        act_dc = st.extra_totals[1] * (conc_factors[1] * voxel_ml)
         for number, name in rs.names.items():
             w = st.weight[number]
             ok = w > 0
@@ -295,6 +322,7 @@ def measure(
                 records.append((name, "lesion", "background_suv_mean", float(bg), suv_unit))
                 records.append((name, "lesion", "suv_max_core", float(cmax), suv_unit))
             extra = lesion_metrics(suv_arr, lab3, n, voxel_ml, peak_map=peak_arr,
+                                   spacing_mm=suv_vol.spacing_mm if peak else None,
                                    threshold_suv=mtv_threshold_suv)  # fmt: skip
             for number, name in rs.names.items():
                 records.append((name, "lesion", "mtv_ml", float(extra.mtv_ml[number]), "mL"))

@@ -8,15 +8,29 @@ dask's ``Client.submit`` + ``as_completed`` do the work.
 With a remote scheduler (``tcp://HOST:PORT``) the output folder must be on a
 file system the workers share, because each worker writes its task's output
 there itself (atomically) and reads its upstream outputs from there.
+
+Each local worker gets ``threads`` threads for numba / BLAS / scipy.fft
+(default: cores // workers, so ``workers × threads ≤ cores``), ends when its
+parent dies, and a scan task whose images would exceed the worker's memory
+budget fails with :class:`~.worker_limits.MemoryBudgetError` before it is
+sent (:mod:`.worker_limits`).
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any, Protocol
+
+from .worker_limits import (
+    check_scan_budget,
+    init_worker,
+    memory_per_worker_bytes,
+    threads_per_worker,
+)
 
 __all__ = ["DaskExecutor", "Executor", "InlineExecutor", "LocalExecutor", "make_executor"]
 
@@ -57,14 +71,31 @@ class InlineExecutor:
 class LocalExecutor:
     """A local :class:`~concurrent.futures.ProcessPoolExecutor` with ``workers`` processes."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        threads: int | None = None,
+        memory_per_worker_gb: float | None = None,
+    ) -> None:
         self.workers = max(1, int(workers))
-        self.description = f"local process pool, {self.workers} worker(s)"
+        self.threads = threads_per_worker(self.workers, threads)
+        self.memory_budget_bytes = memory_per_worker_bytes(self.workers, memory_per_worker_gb)
+        budget = (
+            "" if self.memory_budget_bytes is None
+            else f", {self.memory_budget_bytes / 1e9:.1f} GB each"
+        )  # fmt: skip
+        self.description = (
+            f"local process pool, {self.workers} worker(s) × {self.threads} thread(s){budget}"
+        )
         self._pool: cf.ProcessPoolExecutor | None = None
 
     def _get_pool(self) -> cf.ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = cf.ProcessPoolExecutor(max_workers=self.workers)
+            self._pool = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                initializer=init_worker,
+                initargs=(self.threads, os.getpid()),
+            )
             # Fork the workers now, before the caller starts threads (rich's progress
             # refresh): a fork while another thread holds a lock could hang a worker.
             list(self._pool.map(abs, range(self.workers)))
@@ -78,7 +109,14 @@ class LocalExecutor:
         self, fn: Callable[[Any], Any], calls: Sequence[Any]
     ) -> Iterator[tuple[Any, Any]]:
         pool = self._get_pool()
-        futures = {pool.submit(fn, call): call for call in calls}
+        futures = {}
+        for call in calls:
+            try:
+                check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
+            except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
+                yield call, exc
+                continue
+            futures[pool.submit(fn, call)] = call
         broken = False
         try:
             for fut in cf.as_completed(futures):
@@ -171,10 +209,20 @@ class DaskExecutor:
                 self._cluster.close()
 
 
-def make_executor(workers: int = 1, scheduler: str | None = None) -> Executor:
-    """The executor for ``--workers`` / ``--scheduler`` (see the module docstring)."""
+def make_executor(
+    workers: int = 1,
+    scheduler: str | None = None,
+    *,
+    threads: int | None = None,
+    memory_per_worker_gb: float | None = None,
+) -> Executor:
+    """The executor for ``--workers`` / ``--scheduler`` / ``--threads`` (module docstring).
+
+    ``threads`` (default: cores // workers) and ``memory_per_worker_gb``
+    (default: 90 % of the available memory shared equally) apply to the local pool.
+    """
     if scheduler:
         return DaskExecutor(scheduler, workers=workers)
     if workers <= 0:
         return InlineExecutor()
-    return LocalExecutor(workers)
+    return LocalExecutor(workers, threads=threads, memory_per_worker_gb=memory_per_worker_gb)

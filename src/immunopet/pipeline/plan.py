@@ -28,6 +28,7 @@ from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
 from .store import atomic_write_bytes
 from .tables import write_errors
+from .worker_limits import available_cores, init_worker
 
 __all__ = ["build_tasks", "run_study"]
 
@@ -229,36 +230,59 @@ def run_study(
         log=log,
         run_info=run_info,
     )
-    _write_mips(out, summary)
+    _write_mips(out, summary, workers=workers if executor is None else 1)
     if report:
         _write_report(out, summary)
     return summary
 
 
-def _write_mips(out: Path, summary: RunSummary) -> None:
-    """Draw each measured scan's MIP (arrays cached with its measurements) into ``OUT/mip/``."""
+def _draw_mip(name: str, path: str, target: str) -> str | None:
+    """Draw one measured scan's MIP PNG (arrays cached with its measurements) to ``target``."""
+    from ..report import mip_png
     from .store import Bundle, read_output
 
+    value = read_output(Path(path))
+    if not (isinstance(value, Bundle) and "mip" in value.arrays):
+        return None
+    table = value.table
+    title = ""
+    if table is not None and len(table):
+        row = table.iloc[0]
+        title = f"{row['subject']} {row['tracer']} {float(row['time_point_h']):g} h"
+    png = mip_png(dict(value.arrays), dict(value.meta.get("mip", {})), title=title)
+    atomic_write_bytes(Path(target), png)
+    return Path(target).name
+
+
+def _write_mips(out: Path, summary: RunSummary, workers: int = 1) -> None:
+    """Draw each measured scan's MIP into ``OUT/mip/``, on up to ``workers`` local processes.
+
+    The drawing (matplotlib, ~0.1 s a scan) would otherwise be a serial tail
+    after the parallel tasks: Amdahl's limit on the throughput of 2 workers.
+    """
     try:
-        from ..report import mip_png
+        from ..report import mip_png  # noqa: F401 - only to know whether figures can be drawn
     except ImportError:
         return  # report module not installed in this build: no figures
-    written = set()
-    for name, path in sorted(summary.outputs.items()):
-        if not name.startswith("measure/") or path.suffix != ".npz":
-            continue
-        value = read_output(path)
-        if not (isinstance(value, Bundle) and "mip" in value.arrays):
-            continue
-        table = value.table
-        title = ""
-        if table is not None and len(table):
-            row = table.iloc[0]
-            title = f"{row['subject']} {row['tracer']} {float(row['time_point_h']):g} h"
-        target = out / "mip" / f"{name.removeprefix('measure/').replace('/', '_')}.png"
-        png = mip_png(dict(value.arrays), dict(value.meta.get("mip", {})), title=title)
-        atomic_write_bytes(target, png)
-        written.add(target.name)
+    jobs = [
+        (
+            name,
+            str(path),
+            str(out / "mip" / f"{name.removeprefix('measure/').replace('/', '_')}.png"),
+        )
+        for name, path in sorted(summary.outputs.items())
+        if name.startswith("measure/") and path.suffix == ".npz"
+    ]
+    n = max(1, min(int(workers), available_cores(), len(jobs)))
+    if n > 1:
+        import concurrent.futures as cf
+        import os
+
+        with cf.ProcessPoolExecutor(n, initializer=init_worker, initargs=(1, os.getpid())) as pool:
+            names = list(pool.map(_draw_mip, *zip(*jobs, strict=True)))
+    else:
+        names = [_draw_mip(*job) for job in jobs]
+    written = {name for name in names if name}
     for stale in (out / "mip").glob("*.png"):
         if stale.name not in written:  # a scan of an earlier run, not of this one
             stale.unlink()

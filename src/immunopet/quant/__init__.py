@@ -43,9 +43,12 @@ The SUVbw factor multiplies the stored (rescaled) pixel values::
 from .acquisition_fields import WARN_REL_TOL as WARN_REL_TOL
 from .body_size import body_surface_area_m2, lean_body_mass_kg
 from .concentration import (
+    activity_at_injection_factor,
+    activity_at_scan_factor,
     activity_concentration_at_injection_bq_per_ml,
     activity_concentration_at_scan_bq_per_ml,
     concentration_factor_bq_per_ml,
+    scaled_volume,
 )
 from .suv import (
     SuvKind,
@@ -69,6 +72,8 @@ __all__ = [
     "SAME_DAY_MAX_GAP_H",
     "SAME_DAY_MAX_HALF_LIFE_H",
     "SuvKind",
+    "activity_at_injection_factor",
+    "activity_at_scan_factor",
     "activity_concentration_at_injection_bq_per_ml",
     "activity_concentration_at_scan_bq_per_ml",
     "body_surface_area_m2",
@@ -83,5 +88,6 @@ __all__ = [
     "suv_bsa_factor",
     "suv_bw_factor",
     "suv_factor",
+    "scaled_volume",
     "suv_volume",
 ]

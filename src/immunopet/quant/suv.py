@@ -32,7 +32,7 @@ from ..core.scan import Acquisition, Scan
 from ..core.volume import Volume
 from .acquisition_fields import WARN_REL_TOL, patient_height_m, patient_weight_kg, positive_field
 from .body_size import body_surface_area_m2, lean_body_mass_kg
-from .concentration import concentration_factor_bq_per_ml, suv_pixel_kind
+from .concentration import concentration_factor_bq_per_ml, scaled_volume, suv_pixel_kind
 from .timing import decayed_injected_activity_bq
 
 __all__ = [
@@ -179,17 +179,21 @@ SUVMAX_WARN = 100.0
 def suv_volume(scan: Scan, kind: SuvKind = "bw") -> Volume:
     """The PET volume in SUV units (``"SUVbw"``, ``"SUL"``, ``"SUVbsa"``).
 
+    Float32 for a float32 PET (DICOM as read by :func:`~immunopet.io.load_scan`):
+    half the memory of float64 (0.5 GB for 440 × 440 × 645), the product rounded
+    once from float64 (relative error ≤ 6e-8,
+    :func:`~immunopet.quant.concentration.scaled_volume`).
+
     Raises
     ------
     PhysicsError
         An SUV is not finite, or the image holds more than :data:`ACTIVITY_CEILING`
         times the injected activity (Σ SUVbw · voxel mL > 1.5 · weight g).
     """
-    acq = scan.acquisition
-    factor = suv_factor(acq, kind)
-    arr = np.asarray(scan.pet.array, dtype=np.float64) * factor
-    _check_suv(arr, scan, kind, factor)
-    return scan.pet.with_array(arr, _SUV_UNITS[kind])
+    factor = suv_factor(scan.acquisition, kind)
+    suv = scaled_volume(scan.pet, factor, _SUV_UNITS[kind])
+    _check_suv(np.asarray(suv.array), scan, kind, factor)
+    return suv
 
 
 def _check_suv(arr: np.ndarray, scan: Scan, kind: SuvKind, factor: float) -> None:
@@ -197,7 +201,7 @@ def _check_suv(arr: np.ndarray, scan: Scan, kind: SuvKind, factor: float) -> Non
     if arr.size == 0:
         return
     peak = float(np.max(arr))
-    total = float(np.sum(arr))
+    total = float(np.sum(arr, dtype=np.float64))
     # max is NaN/inf when any value is NaN/+inf, and the sum when any is -inf.
     if not (np.isfinite(peak) and np.isfinite(total)):
         raise PhysicsError(

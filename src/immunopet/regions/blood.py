@@ -22,6 +22,7 @@ from scipy import ndimage
 
 from ..core.errors import ImmunopetWarning, InputError
 from ..core.volume import Volume
+from .label_kernels import label_mask
 from .labels import LabelMap
 
 __all__ = ["BLOOD_SOURCES", "blood_pool", "depth_mm", "erode_mm"]
@@ -72,7 +73,15 @@ def erode_mm(mask: np.ndarray, spacing_mm: Sequence[float], margin_mm: float) ->
     m = np.asarray(mask, dtype=bool)
     if margin_mm <= 0:
         return m.copy()
-    return depth_mm(m, spacing_mm) > margin_mm
+    out = np.zeros(m.shape, dtype=bool)
+    box = ndimage.find_objects(m.view(np.uint8))
+    if not box or box[0] is None:
+        return out
+    # Distances within the mask's bounding box only: the voxels just outside the box are
+    # outside the mask, as the padding of depth_mm makes them, so the result is the same
+    # as over the whole image at the cost of the box (the heart, not the body).
+    out[box[0]] = depth_mm(m[box[0]], spacing_mm) > margin_mm
+    return out
 
 
 def blood_pool(
@@ -125,7 +134,7 @@ def blood_pool(
                 file=label_map.source,
             )
     numbers = [n for n, s in label_map.names.items() if s in chosen]
-    mask = np.isin(label_map.array, numbers)
+    mask = label_mask(label_map.array, numbers)
     eroded = erode_mm(mask, label_map.volume.spacing_mm, margin_mm)
     if not eroded.any():
         warnings.warn(
@@ -133,5 +142,5 @@ def blood_pool(
             ImmunopetWarning,
             stacklevel=2,
         )
-    vol: Volume = label_map.volume.with_array(eroded.astype(np.int32), "label")
+    vol: Volume = label_map.volume.with_array(eroded.astype(np.uint8), "label")
     return LabelMap(vol, {1: name}, "blood", label_map.source)

@@ -31,10 +31,26 @@ import numpy as np
 from scipy import ndimage
 
 from ..core.volume import Volume
+from .label_kernels import label_mask
 from .labels import LabelMap
 from .lesions import LesionSet, lesions_from_labels, segment_lesions
 
 __all__ = ["LesionPolicy"]
+
+
+def organ_medians(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Median of ``values`` in every label (index = label; 0 for the background and absent ones).
+
+    Each label is read in its bounding box (``ndimage.find_objects``), so the
+    cost follows the organs, with no sort of the whole image; the median of an
+    even count is the float64 mean of the two middle values (:func:`numpy.median`).
+    """
+    lab = labels if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.intp)
+    median = np.zeros(int(lab.max(initial=0)) + 1)
+    for number, box in enumerate(ndimage.find_objects(lab), start=1):
+        if box is not None:
+            median[number] = np.median(values[box][lab[box] == number].astype(np.float64))
+    return median
 
 
 @dataclass(frozen=True)
@@ -71,19 +87,25 @@ class LesionPolicy:
         if organs is None:
             return None
         excluded = [n for n, name in organs.names.items() if name in set(self.exclude_regions)]
-        out = np.isin(organs.array, excluded)
-        if self.exclude_margin_voxels and out.any():
+        out = label_mask(organs.array, excluded)
+        box = ndimage.find_objects(out.view(np.uint8))
+        if self.exclude_margin_voxels and box and box[0] is not None:
+            # Dilated in the excluded organs' bounding box grown by the margin: no voxel
+            # beyond it can be reached, so the result is that of the whole image.
+            g = int(self.exclude_margin_voxels)
+            crop = tuple(
+                slice(max(b.start - g, 0), min(b.stop + g, size))
+                for b, size in zip(box[0], out.shape, strict=True)
+            )
             structure = ndimage.generate_binary_structure(3, 1)
-            out = ndimage.binary_dilation(out, structure, int(self.exclude_margin_voxels))
+            out[crop] = ndimage.binary_dilation(out[crop], structure, g)
         search = ~out
         if self.organ_background_ratio:
             arr = np.asarray(suv.array)
-            lab = np.asarray(organs.array).astype(np.intp)
-            numbers = np.unique(lab[lab > 0])
-            median = np.zeros(int(lab.max(initial=0)) + 1)
-            if numbers.size:
-                median[numbers] = ndimage.median(arr, lab, numbers)
-            search &= arr >= float(self.organ_background_ratio) * median[lab]
+            lab = np.asarray(organs.array)
+            threshold = float(self.organ_background_ratio) * organ_medians(arr, lab)
+            for k in range(lab.shape[0]):  # plane by plane: no full-volume threshold array
+                search[k] &= arr[k] >= threshold[lab[k]]
         return search
 
     def liver_floor_suv(self, suv: Volume, organs: LabelMap | None) -> float:
@@ -91,7 +113,7 @@ class LesionPolicy:
         if organs is None or not self.min_liver_ratio:
             return -np.inf
         liver = [n for n, name in organs.names.items() if name == "liver"]
-        in_liver = np.isin(organs.array, liver)
+        in_liver = label_mask(organs.array, liver)
         if not in_liver.any():
             return -np.inf
         return float(self.min_liver_ratio) * float(np.median(np.asarray(suv.array)[in_liver]))
@@ -109,7 +131,7 @@ class LesionPolicy:
         weak = lesions.table["suv_max"] < floor
         if weak.any():
             # Lesions are separate 26-connected components, so a binary mask renumbers them.
-            kept = np.isin(lesions.labels.array, lesions.table["lesion_id"][~weak].to_numpy())
+            kept = label_mask(lesions.labels.array, lesions.table["lesion_id"][~weak].to_numpy())
             lesions = lesions_from_labels(
                 suv.with_array(kept.astype(np.uint8), "label"), suv, binary=True
             )

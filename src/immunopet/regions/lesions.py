@@ -28,18 +28,18 @@ the centroid's (z, y, x) LPS position in increasing order; names are
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from os import PathLike
 
 import cc3d
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 
 from ..core.errors import InputError, InvalidValueError
 from ..core.volume import Volume
-from .labels import LabelMap, check_overlap
+from .label_kernels import apply_lut, component_moments, label_maxima, threshold_by_label
+from .labels import LabelMap, check_overlap, label_dtype
+from .lesion_background import BACKGROUND_SHELL_MM, shell_background_suv
 
 __all__ = [
     "BACKGROUND_SHELL_MM",
@@ -123,44 +123,7 @@ def _components(mask: np.ndarray) -> np.ndarray:
 
 def _label_max(values: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     """Maximum of ``values`` per label 1..n-1 (NaN for the background and absent labels)."""
-    lab = np.asarray(labels).ravel()
-    vals = np.asarray(values).ravel()
-    out = np.asarray(ndimage.maximum(vals, lab, np.arange(n)), dtype=float)
-    present = np.bincount(lab, minlength=n)[:n] > 0
-    out[~present] = np.nan
-    out[0] = np.nan
-    return out
-
-
-#: Inner and outer distance (mm) from a lesion of its local background shell.
-BACKGROUND_SHELL_MM = (5.0, 15.0)
-
-
-def shell_background_suv(
-    suv: np.ndarray,
-    labels: np.ndarray,
-    n: int,
-    spacing_mm: Sequence[float],
-    shell_mm: tuple[float, float] = BACKGROUND_SHELL_MM,
-) -> np.ndarray:
-    """Mean SUV of each label's background shell: voxels ``shell_mm`` (inner, outer) from it.
-
-    Distances are Euclidean from the nearest labelled voxel (``spacing_mm`` = (dx, dy,
-    dz)); a shell voxel belongs to the label it is nearest to, and no labelled voxel is
-    background (the shell background of Nestle et al., J Nucl Med 2005;46:1342).
-    Returns shape (n,), NaN for a label without shell voxels.
-    """
-    dx, dy, dz = spacing_mm
-    lab = np.asarray(labels).astype(np.intp, copy=False)
-    dist, (iz, iy, ix) = ndimage.distance_transform_edt(
-        lab == 0, sampling=(dz, dy, dx), return_indices=True
-    )
-    shell = (dist >= shell_mm[0]) & (dist <= shell_mm[1])
-    owner = lab[iz[shell], iy[shell], ix[shell]]
-    total = np.bincount(owner, weights=np.asarray(suv, dtype=np.float64)[shell], minlength=n)
-    count = np.bincount(owner, minlength=n)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(count[:n] > 0, total[:n] / np.maximum(count[:n], 1), math.nan)
+    return label_maxima(values, labels, n)
 
 
 def _finalise(
@@ -173,19 +136,17 @@ def _finalise(
     source: str | None = None,
 ) -> LesionSet:
     """Measure components, drop small ones, renumber by the stable order, build the set."""
-    lab = labels.astype(np.intp, copy=False)
+    lab = np.asarray(labels)
+    if not np.issubdtype(lab.dtype, np.integer):
+        lab = lab.astype(np.intp)
     n = int(lab.max(initial=0)) + 1
-    voxels = np.bincount(lab.ravel(), minlength=n).astype(float)
-    kz, ky, kx = np.indices(lab.shape, sparse=True)
-    flat = lab.ravel()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ck = np.bincount(flat, weights=np.broadcast_to(kz, lab.shape).ravel(), minlength=n) / voxels
-        cj = np.bincount(flat, weights=np.broadcast_to(ky, lab.shape).ravel(), minlength=n) / voxels
-        ci = np.bincount(flat, weights=np.broadcast_to(kx, lab.shape).ravel(), minlength=n) / voxels
-    centroid = grid.index_to_lps(np.stack([ci, cj, ck], axis=1))
+    # One compiled sweep: counts, centroids and SUVmax of every component (no index arrays).
+    voxels, cidx, smax = component_moments(lab, suv, n)
+    centroid = grid.index_to_lps(cidx[:, ::-1])
     vol_ml = voxels * grid.voxel_volume_ml
     diam = equivalent_diameter_mm(vol_ml)
-    smax = _label_max(suv, lab, n) if suv is not None else np.full(n, np.nan)
+    if suv is None:
+        smax = np.full(n, np.nan)
     ids = np.arange(1, n)
     ids = ids[voxels[1:] > 0]
     if min_diameter_mm is not None:
@@ -198,9 +159,9 @@ def _finalise(
         key_max = np.nan_to_num(-smax[ids], nan=np.inf)
         order = ids[np.lexsort((centroid[ids, 0], centroid[ids, 1], centroid[ids, 2], key_max))]
         new_ids = np.arange(1, order.size + 1)
-    lut = np.zeros(n, dtype=np.int32)
+    lut = np.zeros(n, dtype=label_dtype(int(order.size)))
     lut[order] = new_ids
-    out = lut[lab]
+    out = apply_lut(lab, lut)
     names = {int(i): f"lesion_{int(i):03d}" for i in new_ids}
     table = pd.DataFrame(
         {
@@ -264,14 +225,17 @@ def segment_lesions(
     LesionSet
     """
     kind, value = parse_method(method)
-    arr = np.asarray(suv.array, dtype=np.float64)
+    arr = np.asarray(suv.array)  # float32 or float64, never copied
     search = _search_array(search_mask, suv)
     if kind == "fixed":
-        labels = _components(search & (arr >= value))
+        search &= arr >= value
+        labels = _components(search)
     else:
-        seeds = _components(search & (arr >= seed_suv)).astype(np.intp)
+        search &= arr >= seed_suv
+        seeds = _components(search)
+        del search
         n = int(seeds.max(initial=0)) + 1
-        smax = _label_max(arr, seeds, n)
+        smax = label_maxima(arr, seeds, n)
         if kind == "relative":
             thr = value * smax
         else:
@@ -282,7 +246,8 @@ def segment_lesions(
                 bg = np.where(np.isfinite(bg), bg, 0.0)
             thr = bg + value * (smax - bg)
         thr[0] = np.inf
-        keep = (seeds > 0) & (arr >= thr[seeds])
+        keep = threshold_by_label(arr, seeds, thr)
+        del seeds
         # Each seed's thresholded voxels may form several foci (e.g. lesions in a liver
         # whose noisy background joins them into one seed): every focus is its own lesion.
         labels = _components(keep)
@@ -328,7 +293,7 @@ def lesions_from_labels(
         vol = vol.resample_like(suv, "nearest")
     lab = _components(vol.array > 0) if binary else vol.array
     grid = vol if suv is None else suv
-    values = None if suv is None else np.asarray(suv.array, dtype=np.float64)
+    values = None if suv is None else np.asarray(suv.array)
     return _finalise(
         np.asarray(lab),
         grid,

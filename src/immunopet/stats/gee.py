@@ -181,7 +181,9 @@ def mixed_model_difference(
     est, se = float(res.fe_params[1]), float(res.bse_fe[1])
     low, high, p = _z_interval(est, se, confidence)
     var_patient = float(np.asarray(res.cov_re).ravel()[0])
-    icc = var_patient / (var_patient + float(res.scale))
+    total_var = var_patient + float(res.scale)
+    # No variance at all (identical values, e.g. noiseless phantoms): the ICC is undefined.
+    icc = var_patient / total_var if total_var > 0 else float("nan")
     note = f"REML; model ICC σ²_patient/(σ²_patient + σ²_residual) = {icc:.3f}; {k} patients"
     if caught:
         note += "; statsmodels: " + str(caught[0].message).splitlines()[0]
