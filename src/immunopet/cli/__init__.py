@@ -34,6 +34,7 @@ _COMMAND_MODULES = (
     "regions",  # measure, lesions, match
     "kinetics",  # tac
     "dosimetry",  # dose
+    "voxel",  # voxel-tia, voxel-dose
     "pipeline",  # run, report, schema
     "demo",  # demo
 )

@@ -31,7 +31,7 @@ from enum import Enum
 
 import numpy as np
 
-from ...core.errors import GeometryError, InvalidValueError, UnsupportedDataError
+from ...core.errors import GeometryError, ImmunopetError, InvalidValueError, UnsupportedDataError
 from ...core.nuclides import Nuclide
 from ...core.volume import Volume
 from ..emission import emission_spectrum
@@ -43,6 +43,7 @@ __all__ = [
     "LocalEnergy",
     "TIA_UNITS_TO_BQ_S",
     "kernel_density_g_cm3",
+    "kernel_for",
     "local_deposition_dose",
     "tia_bq_s",
     "voxel_dose",
@@ -122,6 +123,34 @@ def kernel_density_g_cm3(kernel: DoseKernel) -> float:
             value=medium,
         )
     return MEDIUM_DENSITY_G_CM3[medium]
+
+
+def kernel_for(
+    nuclide: str | Nuclide, voxel_mm: tuple[float, float, float], medium: str = "soft_tissue"
+) -> DoseKernel:
+    """The dose voxel kernel of ``nuclide`` at ``voxel_mm`` in ``medium``.
+
+    Built (and cached) by :func:`immunopet.dosimetry.kernels.dose_voxel_kernel` from the
+    ICRP-107 spectra.
+
+    Raises
+    ------
+    ImmunopetError
+        When this installation has no kernel module yet (use ``method="local"`` or pass
+        your own kernel as an :class:`~.convolution.ArrayKernel`).
+    """
+    try:
+        from ..kernels import dose_voxel_kernel  # type: ignore[attr-defined]
+    except ImportError:
+        raise ImmunopetError(
+            "dose voxel kernels are not available in this installation "
+            "(immunopet.dosimetry.kernels is missing): use method 'local', or give a kernel "
+            "file (--kernel kernel.nii.gz)",
+            field="method",
+            value="dvk",
+        ) from None
+    name = nuclide.name if isinstance(nuclide, Nuclide) else Nuclide.from_name(nuclide).name
+    return dose_voxel_kernel(name, tuple(float(v) for v in voxel_mm), medium)  # type: ignore[no-any-return]
 
 
 def _density_on_grid(
