@@ -261,6 +261,13 @@ def convolve_linear(
     check_kernel_array(kern)
     w = default_workers() if workers is None else int(workers)
     nz, ny, nx = vals.shape
+    # Offsets beyond ±(n − 1) never reach an output voxel: crop the kernel to them.
+    half = [min(k // 2, n - 1) for k, n in zip(kern.shape, vals.shape, strict=True)]
+    if any(h < k // 2 for h, k in zip(half, kern.shape, strict=True)):
+        kern = kern[
+            tuple(slice(k // 2 - h, k // 2 + h + 1) for k, h in zip(kern.shape, half, strict=True))
+        ]
+        kernel_key = None
     cz = kern.shape[0] // 2
     b, bp, yp, xp = _plan(vals.shape, kern.shape, max_block_bytes)
     digest = kernel_key or kernel_digest(kern)
