@@ -109,7 +109,9 @@ def test_mask_and_concentration_units():
 
 def test_decay_corrected_maps_are_uncorrected_first():
     maps, a0, lam = _mono_maps()
-    corrected = [m.with_array(m.array * np.exp(LAM_PHYS_H * t)) for m, t in zip(maps, TIMES_H)]
+    corrected = [
+        m.with_array(m.array * np.exp(LAM_PHYS_H * t)) for m, t in zip(maps, TIMES_H, strict=True)
+    ]
     a = voxel_tia(maps, TIMES_H, "Zr-89", workers=1).tia.array
     b = voxel_tia(corrected, TIMES_H, "Zr-89", decay_corrected=True, workers=1).tia.array
     np.testing.assert_allclose(a, b, rtol=1e-5)

@@ -137,7 +137,9 @@ def register(app: typer.Typer) -> None:
         reference: Path | None = typer.Option(
             None, "--reference", help="A PET DICOM file: patient, study, frame of reference."
         ),
-        unit: str = typer.Option("Bq*s", "--unit", help="TIA unit: Bq*s, MBq*s, Bq*h, MBq*h."),
+        unit: str | None = typer.Option(
+            None, "--unit", help="TIA unit if the file has none (default Bq*s): MBq*s, Bq*h…"
+        ),
         kernel: Path | None = typer.Option(
             None, "--kernel", help="Own kernel (NIfTI, mGy/(MBq·s), odd, centred)."
         ),
@@ -152,6 +154,8 @@ def register(app: typer.Typer) -> None:
         from ..io.rt_dose import write_rt_dose
 
         tia_vol = _volume(tia, unit)
+        if not tia_vol.unit:
+            tia_vol = tia_vol.with_array(tia_vol.array, unit="Bq*s")
         ct_vol = _volume(ct, "HU") if ct is not None else None
         k = None
         if method in ("dvk", "dvk-density"):

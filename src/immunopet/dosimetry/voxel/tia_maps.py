@@ -40,23 +40,20 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-import numba
 import numpy as np
 
-from ...core.errors import FitError, GeometryError, InvalidValueError, UnsupportedDataError
+from ...core.errors import FitError, InvalidValueError
 from ...core.nuclides import Nuclide
 from ...core.volume import Volume
 from ...kinetics.trapezoid import HEADS, TAILS
 from . import tia_kernels as tk
+from .tia_inputs import NumbaThreads, activity_unit_factor, check_series, flat_mask
 
 __all__ = ["VoxelTiaMethod", "VoxelTiaResult", "predict_therapy_tia", "voxel_tia"]
 
 #: Upper bound of a voxel's decay constant (h⁻¹): a 6-minute half-life, the bound of
 #: :func:`immunopet.kinetics.exponential.fit_exponential`.
 LAMBDA_MAX_PER_H = math.log(2.0) / 0.1
-
-_PER_VOXEL_BQ = {"bq": 1.0, "kbq": 1e3, "mbq": 1e6}
-_CONC_BQ_PER_ML = {"bqml": 1.0, "bq/ml": 1.0, "bq/cc": 1.0, "kbq/ml": 1e3, "mbq/ml": 1e6}
 
 
 class VoxelTiaMethod(str, Enum):
@@ -117,71 +114,6 @@ class VoxelTiaResult:
         }
 
 
-def _unit_factor(vol: Volume, index: int) -> float:
-    key = vol.unit.strip().lower().replace(" ", "")
-    if key in _PER_VOXEL_BQ:
-        return _PER_VOXEL_BQ[key]
-    if key in _CONC_BQ_PER_ML:
-        return _CONC_BQ_PER_ML[key] * vol.voxel_volume_ml
-    raise UnsupportedDataError(
-        f"activity map {index}: unit {vol.unit!r} is not an activity (Bq, kBq, MBq per voxel) "
-        "or a concentration (BQML, Bq/mL, kBq/mL)",
-        field="unit",
-        value=vol.unit,
-    )
-
-
-def _mask_flat(mask: Volume | np.ndarray | None, ref: Volume) -> np.ndarray:
-    if mask is None:
-        return np.ones(int(np.prod(ref.shape)), dtype=np.bool_)
-    if isinstance(mask, Volume):
-        if not mask.same_grid(ref):
-            raise GeometryError("the body mask is not on the activity maps' grid")
-        arr = np.asarray(mask.array)
-    else:
-        arr = np.asarray(mask)
-    if arr.shape != ref.shape:
-        raise GeometryError(f"mask shape {arr.shape} differs from the maps' {ref.shape}")
-    return np.ascontiguousarray(arr != 0).ravel()
-
-
-def _check_inputs(activity: Sequence[Volume], time_h: Sequence[float]) -> np.ndarray:
-    t = np.asarray(time_h, dtype=np.float64)
-    if len(activity) != t.size or t.size < 1:
-        raise InvalidValueError(
-            f"{len(activity)} activity maps but {t.size} times", field="time_h", value=t.size
-        )
-    if not np.all(np.isfinite(t)) or np.any(t <= 0) or np.any(np.diff(t) <= 0):
-        raise InvalidValueError(
-            "times must be > 0 h post-injection and strictly increasing",
-            field="time_h",
-            value=t.tolist(),
-        )
-    ref = activity[0]
-    for i, vol in enumerate(activity[1:], start=1):
-        if not vol.same_grid(ref):
-            raise GeometryError(
-                f"activity map {i} is not on the grid of map 0: align the time points first "
-                "(immunopet.dosimetry.voxel.alignment)"
-            )
-    return t
-
-
-class _Threads:
-    def __init__(self, workers: int | None) -> None:
-        self.n = (
-            None if workers is None else max(1, min(int(workers), numba.config.NUMBA_NUM_THREADS))
-        )
-        self.old = numba.get_num_threads()
-
-    def __enter__(self) -> None:
-        if self.n is not None:
-            numba.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        numba.set_num_threads(self.old)
-
-
 def _integrate(
     activity: Sequence[Volume],
     t: np.ndarray,
@@ -198,22 +130,22 @@ def _integrate(
     workers: int | None,
 ) -> VoxelTiaResult:
     ref = activity[0]
-    flat_mask = _mask_flat(mask, ref)
+    inside = flat_mask(mask, ref)
     maps_t = tuple(np.ascontiguousarray(v.array, dtype=np.float32).ravel() for v in activity)
     factors = np.ascontiguousarray(factors, dtype=np.float64)
-    nvox = flat_mask.size
+    nvox = inside.size
     tia = np.zeros(nvox, dtype=np.float32)
     tail_part = np.zeros(nvox, dtype=np.float32)
     status = np.zeros(nvox, dtype=np.uint8)
     sd = lam = None
     tail_mode = TAILS.index(tail)  # 0 physical, 1 fit, 2 none
-    with _Threads(workers):
+    with NumbaThreads(workers):
         if method is VoxelTiaMethod.TRAPEZOID:
             tk.trapezoid_kernel(
-                maps_t, factors, t, flat_mask, lam_phys, head == "constant", tail_mode, n_tail_points,
+                maps_t, factors, t, inside, lam_phys, head == "constant", tail_mode, n_tail_points,
                 tia, tail_part, status,
             )  # fmt: skip
-            failed = (status == tk.BAD_INPUT) & flat_mask
+            failed = (status == tk.BAD_INPUT) & inside
         else:
             sd = np.full(nvox, np.nan, dtype=np.float32)
             lam = np.zeros(nvox, dtype=np.float32)
@@ -222,7 +154,7 @@ def _integrate(
                 maps_t,
                 factors,
                 t,
-                flat_mask,
+                inside,
                 lam_phys,
                 LAMBDA_MAX_PER_H,
                 50,
@@ -232,8 +164,8 @@ def _integrate(
                 a0,
                 status,
             )
-            failed = (status != tk.OK) & flat_mask
-            ok = flat_mask & ~failed
+            failed = (status != tk.OK) & inside
+            ok = inside & ~failed
             tail_part[ok] = a0[ok] * np.exp(-lam[ok] * t[-1]) / lam[ok]
             if on_failure == "trapezoid" and failed.any():
                 fill_status = np.zeros(nvox, dtype=np.uint8)
@@ -246,8 +178,8 @@ def _integrate(
     n_fallback = int(np.count_nonzero(status == tk.TAIL_FALLBACK))
     tia *= np.float32(3600.0)  # Bq·h → Bq·s
     tail_part *= np.float32(3600.0)
-    total = float(np.nansum(tia[flat_mask], dtype=np.float64))
-    tail_sum = float(np.nansum(tail_part[flat_mask], dtype=np.float64))
+    total = float(np.nansum(tia[inside], dtype=np.float64))
+    tail_sum = float(np.nansum(tail_part[inside], dtype=np.float64))
     shape = ref.shape
 
     def vol(a: np.ndarray, unit: str) -> Volume:
@@ -261,7 +193,7 @@ def _integrate(
         method=method.value,
         nuclide=nuclide,
         tail=tail if method is VoxelTiaMethod.TRAPEZOID else "mono-exponential",
-        n_voxels=int(np.count_nonzero(flat_mask)),
+        n_voxels=int(np.count_nonzero(inside)),
         n_failed=int(np.count_nonzero(failed)),
         n_tail_fallback=n_fallback,
         tail_fraction=tail_sum / total if total != 0 else math.nan,
@@ -342,12 +274,12 @@ def voxel_tia(
         Maps (or the mask) on different grids.
     """
     how = _options(method, head, tail, n_tail_points, on_failure)
-    t = _check_inputs(activity, time_h)
+    t = check_series(activity, time_h)
     if how is VoxelTiaMethod.MONO and t.size < 2:
         raise FitError("a mono-exponential voxel fit needs ≥ 2 time points", field="time_h")
     nuc = nuclide if isinstance(nuclide, Nuclide) else Nuclide.from_name(nuclide)
     lam_h = nuc.decay_constant_per_s * 3600.0
-    factors = np.array([_unit_factor(v, i) for i, v in enumerate(activity)])
+    factors = np.array([activity_unit_factor(v, i) for i, v in enumerate(activity)])
     if decay_corrected:
         factors = factors * np.exp(-lam_h * t)
     return _integrate(
@@ -388,7 +320,7 @@ def predict_therapy_tia(
     Other parameters are those of :func:`voxel_tia`.
     """
     how = _options(method, head, tail, n_tail_points, on_failure)
-    t = _check_inputs(activity, time_h)
+    t = check_series(activity, time_h)
     if how is VoxelTiaMethod.MONO and t.size < 2:
         raise FitError("a mono-exponential voxel fit needs ≥ 2 time points", field="time_h")
     if not (math.isfinite(activity_ratio) and activity_ratio > 0):
@@ -407,7 +339,7 @@ def predict_therapy_tia(
     )
     lam_img = img.decay_constant_per_s * 3600.0
     lam_th = th.decay_constant_per_s * 3600.0
-    factors = np.array([_unit_factor(v, i) for i, v in enumerate(activity)])
+    factors = np.array([activity_unit_factor(v, i) for i, v in enumerate(activity)])
     bio = factors if decay_corrected else factors * np.exp(lam_img * t)
     factors = activity_ratio * bio * np.exp(-lam_th * t)
     return _integrate(
