@@ -131,6 +131,8 @@ _CACHE_ENTRIES = 4
 #: Default slab working-memory budget, in units of the map's float32 size: measured peak
 #: ≈ 2.3 × the map (256 × 256 × 300 with a 51³ kernel, ``benchmarks/bench_voxel.py``).
 DEFAULT_BLOCK_FACTOR = 2.0
+#: Smallest default budget (bytes): small maps with a large kernel go in one slab.
+MIN_BLOCK_BYTES = 32 * 2**20
 _cache: OrderedDict[tuple[str, tuple[int, int, int]], np.ndarray] = OrderedDict()
 _cache_lock = threading.Lock()
 _cache_stats = {"hits": 0, "misses": 0}
@@ -207,7 +209,7 @@ def _plan(
     xp = sfft.next_fast_len(nx + cx, real=True)
     xc = xp // 2 + 1
     if max_block_bytes is None:
-        max_block_bytes = int(DEFAULT_BLOCK_FACTOR * 4 * nz * ny * nx)
+        max_block_bytes = max(int(DEFAULT_BLOCK_FACTOR * 4 * nz * ny * nx), MIN_BLOCK_BYTES)
     best_b = 1
     for b in range(nz, 0, -1):
         bp = sfft.next_fast_len(b + 2 * cz, real=False)
@@ -242,7 +244,7 @@ def convolve_linear(
         Threads for :mod:`scipy.fft`; None uses every core this process may use.
     max_block_bytes
         Budget of the working arrays of one z-slab (bytes); None = :data:`DEFAULT_BLOCK_FACTOR`
-        × the map's float32 size.
+        × the map's float32 size, at least :data:`MIN_BLOCK_BYTES`.
         Smaller budgets use thinner slabs (more overlap, more time, less memory).
     kernel_key
         Cache key of the kernel content; None hashes the array.

@@ -6,8 +6,8 @@ copy) with one factor per time point (unit conversion, decay correction). Arithm
 :mod:`immunopet.kinetics.trapezoid` and :mod:`immunopet.kinetics.exponential` (see
 :mod:`.tia_maps`).
 
-Status codes per voxel: 0 ok, 1 non-finite input, 2 no positive activity, 3 the fit did
-not converge or gave a non-finite result, 4 fitted tail fell back to physical decay.
+Status codes per voxel: 0 ok, 1 non-finite input, 2 no positive activity, 3 the fit gave a
+non-finite result, 4 fitted tail fell back to physical decay.
 """
 
 from __future__ import annotations
@@ -22,6 +22,11 @@ __all__ = ["mono_fit_kernel", "trapezoid_kernel"]
 OK, BAD_INPUT, NO_POSITIVE, NOT_CONVERGED, TAIL_FALLBACK = 0, 1, 2, 3, 4
 #: Voxels per parallel work item (one scratch array each).
 _BLOCK = 4096
+#: Points of the shared λ grid of the mono-exponential fit's bisection: spacing
+#: ln(λ_max/λ_phys)/(G − 1), < 0.4 % in λ for any nuclide of ICRP-107 with T½ ≥ 1 h.
+_GRID = 2048
+#: Stride of the coarse RSS scan over that grid (17 points, ≈ 0.49 apart in ln λ).
+_STRIDE = 128
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -99,26 +104,115 @@ def mono_fit_kernel(  # noqa: PLR0913
 ):  # type: ignore[no-untyped-def]
     """Least-squares A(t) = A₀ e^(−λt), λ_phys ≤ λ ≤ λ_max, A₀ ≥ 0, per voxel; Ã = A₀/λ.
 
-    Start: log-linear fit weighted by y² (the linear-space least-squares weights) on the
-    positive points; then damped Gauss–Newton steps on (A₀, λ) with the bounds enforced by
-    clipping; SD of Ã by the delta method with the covariance (JᵀJ)⁻¹ · RSS/(n − 2).
+    Variable projection (Golub & Pereyra, SIAM J Numer Anal 1973;10:413): the amplitude is
+    solved linearly at each λ, leaving a one-dimensional minimisation of RSS(λ) over a
+    shared log-spaced grid of λ (the exponentials e^(−λ_g t_i) are the same for every voxel,
+    so they are tabulated once): a coarse scan finds the global minimum's neighbourhood,
+    bisection on the sign of dRSS/dλ brackets it to one grid step, then it is polished
+    by up to ``max_iter`` Newton steps with exact exponentials, kept inside the bracket and
+    accepted only when the RSS does not increase. Bounds: a derivative ≥ 0 at λ_phys puts
+    the minimum on that bound (likewise ≤ 0 at λ_max). SD of Ã by the delta method with the
+    covariance (JᵀJ)⁻¹ · RSS/(n − 2).
     """
     nt = t_h.shape[0]
     nvox = mask.shape[0]
+    n_grid = _GRID
+    log_lo = math.log(lam_phys)
+    log_step = (math.log(lam_max) - log_lo) / (n_grid - 1)
+    lam_grid = np.empty(n_grid)
+    e_tab = np.empty((n_grid, nt))
+    te_tab = np.empty((n_grid, nt))
+    q_tab = np.zeros(n_grid)
+    q1_tab = np.zeros(n_grid)
+    for g in range(n_grid):
+        lam_grid[g] = math.exp(log_lo + g * log_step)
+        for i in range(nt):
+            e = math.exp(-lam_grid[g] * t_h[i])
+            e_tab[g, i] = e
+            te_tab[g, i] = t_h[i] * e
+            q_tab[g] += e * e
+            q1_tab[g] -= 2.0 * t_h[i] * e * e
     n_blocks = (nvox + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):
         y = np.empty(nt)
         for v in range(b * _BLOCK, min(nvox, (b + 1) * _BLOCK)):
             if mask[v]:
                 _mono_voxel(
-                    maps, factors, v, y, t_h, lam_phys, lam_max, max_iter, tia, tia_sd, lam_out, a0_out,
-                    status,
+                    maps, factors, v, y, t_h, lam_grid, e_tab, te_tab, q_tab, q1_tab, max_iter,
+                    tia, tia_sd, lam_out, a0_out, status,
                 )  # fmt: skip
 
 
 @numba.njit(cache=True, inline="always")
+def _falls(y, g, e_tab, te_tab, q_tab, q1_tab):  # type: ignore[no-untyped-def]
+    """True when dRSS/dλ < 0 at grid point g (sign of P·(P·Q′ − 2·P′·Q)), from the tables."""
+    p = 0.0
+    p1 = 0.0
+    for i in range(y.shape[0]):
+        p += y[i] * e_tab[g, i]
+        p1 -= y[i] * te_tab[g, i]
+    if p <= 0.0:
+        return False  # amplitude clipped at 0: RSS flat
+    return p * q1_tab[g] - 2.0 * p1 * q_tab[g] < 0.0
+
+
+@numba.njit(cache=True, inline="always")
+def _profile(y, t_h, lam):  # type: ignore[no-untyped-def]
+    """Variable projection at λ: amplitude P/Q, RSS and its first two λ-derivatives.
+
+    With e_i = exp(−λ t_i), P = Σ y e, Q = Σ e²: A(λ) = P/Q and RSS(λ) = Σy² − P²/Q
+    (Golub & Pereyra, SIAM J Numer Anal 1973;10:413).
+    """
+    p = 0.0
+    q = 0.0
+    p1 = 0.0
+    q1 = 0.0
+    p2 = 0.0
+    q2 = 0.0
+    syy = 0.0
+    for i in range(t_h.shape[0]):
+        t = t_h[i]
+        e = math.exp(-lam * t)
+        ye = y[i] * e
+        ee = e * e
+        p += ye
+        q += ee
+        p1 -= t * ye
+        q1 -= 2.0 * t * ee
+        p2 += t * t * ye
+        q2 += 4.0 * t * t * ee
+        syy += y[i] * y[i]
+    if p <= 0.0:  # amplitude clipped at 0: RSS = Σy², flat in λ
+        return 0.0, syy, 0.0, 0.0, q, q1, q2
+    rss = syy - p * p / q
+    g = -2.0 * p * p1 / q + p * p * q1 / (q * q)
+    h = (
+        -2.0 * (p1 * p1 + p * p2) / q
+        + 4.0 * p * p1 * q1 / (q * q)
+        + p * p * q2 / (q * q)
+        - 2.0 * p * p * q1 * q1 / (q * q * q)
+    )
+    return p / q, rss, g, h, q, q1, q2
+
+
+@numba.njit(cache=True, inline="always")
 def _mono_voxel(  # noqa: PLR0913
-    maps, factors, v, y, t_h, lam_phys, lam_max, max_iter, tia, tia_sd, lam_out, a0_out, status
+    maps,
+    factors,
+    v,
+    y,
+    t_h,
+    lam_grid,
+    e_tab,
+    te_tab,
+    q_tab,
+    q1_tab,
+    max_iter,
+    tia,
+    tia_sd,
+    lam_out,
+    a0_out,
+    status,
 ):  # type: ignore[no-untyped-def]
     nt = t_h.shape[0]
     finite = True
@@ -139,85 +233,48 @@ def _mono_voxel(  # noqa: PLR0913
         return
     for i in range(nt):
         y[i] /= scale
-    # log-linear start (weights y², positive points only)
-    sw = 0.0
-    st = 0.0
-    sl = 0.0
-    for i in range(nt):
-        if y[i] > 0.0:
-            w = y[i] * y[i]
-            sw += w
-            st += w * t_h[i]
-            sl += w * math.log(y[i])
-    tm = st / sw
-    lm = sl / sw
-    num = 0.0
-    den = 0.0
-    for i in range(nt):
-        if y[i] > 0.0:
-            w = y[i] * y[i]
-            num += w * (t_h[i] - tm) * (math.log(y[i]) - lm)
-            den += w * (t_h[i] - tm) ** 2
-    lam = -num / den if den > 0.0 else lam_phys
-    lam = min(max(lam, lam_phys), lam_max)
-    # amplitude solved linearly for that λ
-    sye = 0.0
-    see = 0.0
-    for i in range(nt):
-        e = math.exp(-lam * t_h[i])
-        sye += y[i] * e
-        see += e * e
-    a = max(sye / see, 1e-12)
-    rss = 0.0
-    for i in range(nt):
-        r = a * math.exp(-lam * t_h[i]) - y[i]
-        rss += r * r
-    converged = False
-    j11 = 0.0
-    j12 = 0.0
-    j22 = 0.0
-    for _ in range(max_iter):
-        j11 = 0.0
-        j12 = 0.0
-        j22 = 0.0
-        g1 = 0.0
-        g2 = 0.0
+    n_grid = lam_grid.shape[0]
+    # Coarse scan of RSS(λ) = Σy² − P²/Q on every _STRIDE-th grid point: the global minimum.
+    best, best_p, best_q = 0, 0.0, 1.0
+    for k in range((n_grid + _STRIDE - 2) // _STRIDE + 1):
+        g = min(k * _STRIDE, n_grid - 1)
+        p = 0.0
         for i in range(nt):
-            e = math.exp(-lam * t_h[i])
-            r = a * e - y[i]
-            d2 = -a * t_h[i] * e
-            j11 += e * e
-            j12 += e * d2
-            j22 += d2 * d2
-            g1 += e * r
-            g2 += d2 * r
-        det = j11 * j22 - j12 * j12
-        if not det > 1e-300:
+            p += y[i] * e_tab[g, i]
+        # maximise P²/Q (RSS = Σy² − P²/Q), compared without a division
+        if p > 0.0 and p * p * best_q > best_p * best_p * q_tab[g]:
+            best, best_p, best_q = g, p, q_tab[g]
+    lo, hi = max(best - _STRIDE, 0), min(best + _STRIDE, n_grid - 1)
+    if not _falls(y, lo, e_tab, te_tab, q_tab, q1_tab):
+        hi = lo  # minimum on the lower end of the bracket (λ_phys when lo = 0)
+    elif _falls(y, hi, e_tab, te_tab, q_tab, q1_tab):
+        lo = hi  # minimum on the upper end
+    else:
+        while hi - lo > 1:  # invariant: falls at lo, does not at hi
+            mid = (lo + hi) // 2
+            if _falls(y, mid, e_tab, te_tab, q_tab, q1_tab):
+                lo = mid
+            else:
+                hi = mid
+    on_bound = lo == hi and (lo == 0 or lo == n_grid - 1)
+    if lo == hi and not on_bound:
+        lo, hi = lo - 1, hi + 1
+    lam_lo, lam_hi = lam_grid[lo], lam_grid[hi]
+    lam = lam_lo if on_bound else 0.5 * (lam_lo + lam_hi)
+    a, rss, g, h, q, q1, q2 = _profile(y, t_h, lam)
+    for _ in range(max_iter):
+        if on_bound or not h > 0.0:
             break
-        da = -(j22 * g1 - j12 * g2) / det
-        dl = -(j11 * g2 - j12 * g1) / det
-        step = 1.0
-        improved = False
-        for _h in range(8):  # step halving keeps RSS decreasing
-            a_new = max(a + step * da, 0.0)
-            l_new = min(max(lam + step * dl, lam_phys), lam_max)
-            rss_new = 0.0
-            for i in range(nt):
-                r = a_new * math.exp(-l_new * t_h[i]) - y[i]
-                rss_new += r * r
-            if rss_new <= rss:
-                improved = True
-                break
-            step *= 0.5
-        if not improved:
-            converged = True  # no descent left: at the (bounded) minimum
+        l_new = min(max(lam - g / h, lam_lo), lam_hi)
+        a_new, rss_new, g_new, h_new, q_new, q1_new, q2_new = _profile(y, t_h, l_new)
+        if not rss_new <= rss:
             break
-        change = abs(a_new - a) / max(a, 1e-12) + abs(l_new - lam) / lam
-        a, lam, rss = a_new, l_new, rss_new
-        if change < 1e-7:
-            converged = True
+        change = abs(l_new - lam)
+        lam, a, rss, g, h = l_new, a_new, rss_new, g_new, h_new
+        q, q1, q2 = q_new, q1_new, q2_new
+        if change <= 1e-7 * lam:
             break
-    if not converged or not (a >= 0.0 and math.isfinite(a) and math.isfinite(lam)):
+    if not (a >= 0.0 and math.isfinite(a) and math.isfinite(lam) and lam > 0.0):
         status[v] = NOT_CONVERGED
         tia_sd[v] = np.nan
         return
@@ -226,18 +283,13 @@ def _mono_voxel(  # noqa: PLR0913
     a0_out[v] = a * scale
     status[v] = OK
     dof = nt - 2
-    j11 = 0.0
-    j12 = 0.0
-    j22 = 0.0
-    for i in range(nt):
-        e = math.exp(-lam * t_h[i])
-        d2 = -a * t_h[i] * e
-        j11 += e * e
-        j12 += e * d2
-        j22 += d2 * d2
+    # JᵀJ of the residuals in (A₀, λ) from the profile's sums: Σe², −A Σ t e², A² Σ t² e².
+    j11 = q
+    j12 = 0.5 * a * q1
+    j22 = 0.25 * a * a * q2
     det = j11 * j22 - j12 * j12
     if dof > 0 and det > 1e-300:
-        s2 = rss / dof
+        s2 = max(rss, 0.0) / dof
         c11 = j22 / det * s2
         c12 = -j12 / det * s2
         c22 = j11 / det * s2
