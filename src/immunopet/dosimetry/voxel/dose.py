@@ -46,6 +46,7 @@ __all__ = [
     "kernel_for",
     "local_deposition_dose",
     "tia_bq_s",
+    "tia_unit_to_bq_s",
     "voxel_dose",
 ]
 
@@ -90,8 +91,8 @@ def _enum(cls: type[Enum], value: object, field: str) -> Enum:
         ) from None
 
 
-def tia_bq_s(tia: Volume) -> np.ndarray:
-    """The TIA map's values in Bq·s per voxel (float32), from its ``unit``.
+def tia_unit_to_bq_s(tia: Volume) -> float:
+    """Factor from the TIA map's ``unit`` to Bq·s per voxel.
 
     Raises
     ------
@@ -105,8 +106,13 @@ def tia_bq_s(tia: Volume) -> np.ndarray:
             field="unit",
             value=tia.unit,
         )
+    return TIA_UNITS_TO_BQ_S[key]
+
+
+def tia_bq_s(tia: Volume) -> np.ndarray:
+    """The TIA map's values in Bq·s per voxel (float32; no copy when already so)."""
+    scale = tia_unit_to_bq_s(tia)
     arr = np.asarray(tia.array, dtype=np.float32)
-    scale = TIA_UNITS_TO_BQ_S[key]
     return arr if scale == 1.0 else arr * np.float32(scale)
 
 
@@ -294,12 +300,13 @@ def voxel_dose(
             )
     if how is DoseMethod.DVK_DENSITY and density is None and ct is None:
         raise InvalidValueError("method 'dvk-density' needs a CT or a density map", field="ct")
-    a_mbq_s = tia_bq_s(tia) * np.float32(1e-6)
-    dose = convolve_linear(a_mbq_s, k_arr, workers=workers, max_block_bytes=max_block_bytes)
-    dose *= np.float32(1e-3)  # mGy → Gy
+    # Units folded into the (small) kernel, so the map is not copied: Gy per (unit · voxel).
+    k_gy = (k_arr * np.float32(tia_unit_to_bq_s(tia) * 1e-6 * 1e-3)).astype(np.float32)
+    values = np.asarray(tia.array, dtype=np.float32)
+    dose = convolve_linear(values, k_gy, workers=workers, max_block_bytes=max_block_bytes)
     if how is DoseMethod.DVK_DENSITY:
         rho = _density_on_grid(tia, density, ct, 1.0)
         rho_k = np.float32(kernel_density_g_cm3(kernel))
-        with np.errstate(divide="ignore", invalid="ignore"):
-            dose = np.where(rho >= min_density_g_cm3, dose * rho_k / rho, 0.0).astype(np.float32)
+        ratio = np.divide(rho_k, rho, out=np.zeros_like(rho), where=rho >= min_density_g_cm3)
+        dose *= ratio
     return tia.with_array(dose, unit="Gy")
