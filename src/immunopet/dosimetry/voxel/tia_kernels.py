@@ -22,11 +22,6 @@ __all__ = ["mono_fit_kernel", "trapezoid_kernel"]
 OK, BAD_INPUT, NO_POSITIVE, NOT_CONVERGED, TAIL_FALLBACK = 0, 1, 2, 3, 4
 #: Voxels per parallel work item (one scratch array each).
 _BLOCK = 4096
-#: Points of the shared λ grid of the mono-exponential fit's bisection: spacing
-#: ln(λ_max/λ_phys)/(G − 1), < 0.4 % in λ for any nuclide of ICRP-107 with T½ ≥ 1 h.
-_GRID = 2048
-#: Stride of the coarse RSS scan over that grid (17 points, ≈ 0.49 apart in ln λ).
-_STRIDE = 128
 
 
 @numba.njit(cache=True, parallel=True, nogil=True)
@@ -105,55 +100,25 @@ def mono_fit_kernel(  # noqa: PLR0913
     """Least-squares A(t) = A₀ e^(−λt), λ_phys ≤ λ ≤ λ_max, A₀ ≥ 0, per voxel; Ã = A₀/λ.
 
     Variable projection (Golub & Pereyra, SIAM J Numer Anal 1973;10:413): the amplitude is
-    solved linearly at each λ, leaving a one-dimensional minimisation of RSS(λ) over a
-    shared log-spaced grid of λ (the exponentials e^(−λ_g t_i) are the same for every voxel,
-    so they are tabulated once): a coarse scan finds the global minimum's neighbourhood,
-    bisection on the sign of dRSS/dλ brackets it to one grid step, then it is polished
-    by up to ``max_iter`` Newton steps with exact exponentials, kept inside the bracket and
-    accepted only when the RSS does not increase. Bounds: a derivative ≥ 0 at λ_phys puts
-    the minimum on that bound (likewise ≤ 0 at λ_max). SD of Ã by the delta method with the
+    solved linearly at each λ, leaving a one-dimensional minimisation of RSS(λ), started
+    from the log-linear fit weighted by y² (the linear-space least-squares weights) and
+    done by Newton steps on λ, clipped to the bounds and halved until the RSS does not
+    increase, to a relative change of λ ≤ 1e-4 (at most ``max_iter`` steps, else the voxel
+    is counted as not converged). A derivative ≥ 0 at λ_phys puts the minimum on that bound
+    (likewise ≤ 0 at λ_max). SD of Ã by the delta method with the
     covariance (JᵀJ)⁻¹ · RSS/(n − 2).
     """
     nt = t_h.shape[0]
     nvox = mask.shape[0]
-    n_grid = _GRID
-    log_lo = math.log(lam_phys)
-    log_step = (math.log(lam_max) - log_lo) / (n_grid - 1)
-    lam_grid = np.empty(n_grid)
-    e_tab = np.empty((n_grid, nt))
-    te_tab = np.empty((n_grid, nt))
-    q_tab = np.zeros(n_grid)
-    q1_tab = np.zeros(n_grid)
-    for g in range(n_grid):
-        lam_grid[g] = math.exp(log_lo + g * log_step)
-        for i in range(nt):
-            e = math.exp(-lam_grid[g] * t_h[i])
-            e_tab[g, i] = e
-            te_tab[g, i] = t_h[i] * e
-            q_tab[g] += e * e
-            q1_tab[g] -= 2.0 * t_h[i] * e * e
     n_blocks = (nvox + _BLOCK - 1) // _BLOCK
     for b in numba.prange(n_blocks):
         y = np.empty(nt)
         for v in range(b * _BLOCK, min(nvox, (b + 1) * _BLOCK)):
             if mask[v]:
                 _mono_voxel(
-                    maps, factors, v, y, t_h, lam_grid, e_tab, te_tab, q_tab, q1_tab, max_iter,
-                    tia, tia_sd, lam_out, a0_out, status,
+                    maps, factors, v, y, t_h, lam_phys, lam_max, max_iter, tia, tia_sd,
+                    lam_out, a0_out, status,
                 )  # fmt: skip
-
-
-@numba.njit(cache=True, inline="always")
-def _falls(y, g, e_tab, te_tab, q_tab, q1_tab):  # type: ignore[no-untyped-def]
-    """True when dRSS/dλ < 0 at grid point g (sign of P·(P·Q′ − 2·P′·Q)), from the tables."""
-    p = 0.0
-    p1 = 0.0
-    for i in range(y.shape[0]):
-        p += y[i] * e_tab[g, i]
-        p1 -= y[i] * te_tab[g, i]
-    if p <= 0.0:
-        return False  # amplitude clipped at 0: RSS flat
-    return p * q1_tab[g] - 2.0 * p1 * q_tab[g] < 0.0
 
 
 @numba.njit(cache=True, inline="always")
@@ -202,11 +167,8 @@ def _mono_voxel(  # noqa: PLR0913
     v,
     y,
     t_h,
-    lam_grid,
-    e_tab,
-    te_tab,
-    q_tab,
-    q1_tab,
+    lam_phys,
+    lam_max,
     max_iter,
     tia,
     tia_sd,
@@ -233,47 +195,55 @@ def _mono_voxel(  # noqa: PLR0913
         return
     for i in range(nt):
         y[i] /= scale
-    n_grid = lam_grid.shape[0]
-    # Coarse scan of RSS(λ) = Σy² − P²/Q on every _STRIDE-th grid point: the global minimum.
-    best, best_p, best_q = 0, 0.0, 1.0
-    for k in range((n_grid + _STRIDE - 2) // _STRIDE + 1):
-        g = min(k * _STRIDE, n_grid - 1)
-        p = 0.0
-        for i in range(nt):
-            p += y[i] * e_tab[g, i]
-        # maximise P²/Q (RSS = Σy² − P²/Q), compared without a division
-        if p > 0.0 and p * p * best_q > best_p * best_p * q_tab[g]:
-            best, best_p, best_q = g, p, q_tab[g]
-    lo, hi = max(best - _STRIDE, 0), min(best + _STRIDE, n_grid - 1)
-    if not _falls(y, lo, e_tab, te_tab, q_tab, q1_tab):
-        hi = lo  # minimum on the lower end of the bracket (λ_phys when lo = 0)
-    elif _falls(y, hi, e_tab, te_tab, q_tab, q1_tab):
-        lo = hi  # minimum on the upper end
-    else:
-        while hi - lo > 1:  # invariant: falls at lo, does not at hi
-            mid = (lo + hi) // 2
-            if _falls(y, mid, e_tab, te_tab, q_tab, q1_tab):
-                lo = mid
-            else:
-                hi = mid
-    on_bound = lo == hi and (lo == 0 or lo == n_grid - 1)
-    if lo == hi and not on_bound:
-        lo, hi = lo - 1, hi + 1
-    lam_lo, lam_hi = lam_grid[lo], lam_grid[hi]
-    lam = lam_lo if on_bound else 0.5 * (lam_lo + lam_hi)
+    # log-linear start (weights y², the linear-space least-squares weights; positive points)
+    sw = 0.0
+    swt = 0.0
+    swl = 0.0
+    swtt = 0.0
+    swtl = 0.0
+    for i in range(nt):
+        if y[i] > 0.0:
+            w = y[i] * y[i]
+            lg = math.log(y[i])
+            sw += w
+            swt += w * t_h[i]
+            swl += w * lg
+            swtt += w * t_h[i] * t_h[i]
+            swtl += w * t_h[i] * lg
+    den = sw * swtt - swt * swt
+    lam = -(sw * swtl - swt * swl) / den if den > 0.0 else lam_phys
+    lam = min(max(lam, lam_phys), lam_max)
     a, rss, g, h, q, q1, q2 = _profile(y, t_h, lam)
+    converged = False
     for _ in range(max_iter):
-        if on_bound or not h > 0.0:
+        if (lam <= lam_phys and g >= 0.0) or (lam >= lam_max and g <= 0.0):
+            converged = True  # the minimum is on a bound
             break
-        l_new = min(max(lam - g / h, lam_lo), lam_hi)
-        a_new, rss_new, g_new, h_new, q_new, q1_new, q2_new = _profile(y, t_h, l_new)
-        if not rss_new <= rss:
+        if h > 0.0:
+            step = -g / h
+        else:  # not locally convex: a downhill step of a tenth of λ
+            step = -0.1 * lam if g > 0.0 else 0.1 * lam
+        accepted = False
+        for _half in range(12):  # halve until the RSS does not increase
+            l_new = min(max(lam + step, lam_phys), lam_max)
+            a_new, rss_new, g_new, h_new, q_new, q1_new, q2_new = _profile(y, t_h, l_new)
+            if rss_new <= rss:
+                accepted = True
+                break
+            step *= 0.5
+        if not accepted:
+            converged = True  # no descent left at this precision: a minimum
             break
         change = abs(l_new - lam)
         lam, a, rss, g, h = l_new, a_new, rss_new, g_new, h_new
         q, q1, q2 = q_new, q1_new, q2_new
-        if change <= 1e-7 * lam:
+        if change <= 1e-4 * lam:  # quadratic convergence: the error left is ~1e-8
+            converged = True
             break
+    if not converged:
+        status[v] = NOT_CONVERGED
+        tia_sd[v] = np.nan
+        return
     if not (a >= 0.0 and math.isfinite(a) and math.isfinite(lam) and lam > 0.0):
         status[v] = NOT_CONVERGED
         tia_sd[v] = np.nan

@@ -157,7 +157,7 @@ def _integrate(
                 inside,
                 lam_phys,
                 LAMBDA_MAX_PER_H,
-                2,  # Newton polishing steps after the grid bisection
+                20,  # Newton steps at most
                 tia,
                 sd,
                 lam,
