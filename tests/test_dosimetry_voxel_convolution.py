@@ -197,3 +197,33 @@ def test_schneider_calibration_nodes():
     tia = Volume(np.ones((3, 3, 3), np.float32), SPACING, unit="MBq*s")
     dose = voxel_dose(tia, ArrayKernel(gaussian_kernel(1), SPACING), method="dvk-density", ct=ct)
     assert float(np.abs(dose.array).max()) == 0.0  # air: no tissue, no dose
+
+
+def test_any_object_with_the_kernel_attributes_is_a_kernel():
+    from types import SimpleNamespace
+
+    k = gaussian_kernel(2)
+    duck = SimpleNamespace(array_mgy_per_mbq_s=k, voxel_mm=SPACING, medium="bone", nuclide="")
+    tia = Volume(np.random.default_rng(7).random((9, 9, 9)).astype(np.float32), SPACING,
+                 unit="MBq*s")  # fmt: skip
+    a = voxel_dose(tia, duck)
+    b = voxel_dose(tia, ArrayKernel(k, SPACING))
+    np.testing.assert_array_equal(a.array, b.array)
+    # dose is linear in the TIA, and Bq·h = 3600 Bq·s
+    hours = tia.with_array(tia.array * np.float32(1e6 / 3600.0), unit="Bq*h")
+    np.testing.assert_allclose(voxel_dose(hours, duck).array, a.array, rtol=1e-5)
+    # dvk-density: bone kernel medium density ICRU-44 1.92 g/cm³ over unit density
+    rho = tia.with_array(np.ones(tia.shape, np.float32), "g/cm3")
+    c = voxel_dose(tia, duck, method="dvk-density", density=rho)
+    np.testing.assert_allclose(c.array, a.array * 1.92, rtol=1e-6)
+
+
+def test_ct_on_another_grid_is_resampled_for_local_deposition():
+    tia = Volume(np.full((6, 6, 6), 1e9, np.float32), SPACING, unit="Bq*s")
+    # a CT at half the voxel size covering the same region, all 101 HU (Schneider: 1.0762)
+    ct = Volume(np.full((12, 12, 12), 101.0, np.float32), (2.0, 2.0, 2.0),
+                origin_mm=(-1.0, -1.0, -1.0), unit="HU")  # fmt: skip
+    unit_density = voxel_dose(tia, method="local", nuclide="Lu-177", energy="electron")
+    with_ct = voxel_dose(tia, method="local", nuclide="Lu-177", energy="electron", ct=ct)
+    inner = (slice(1, -1),) * 3
+    np.testing.assert_allclose(with_ct.array[inner], unit_density.array[inner] / 1.0762, rtol=1e-4)

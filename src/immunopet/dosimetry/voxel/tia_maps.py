@@ -45,15 +45,16 @@ import numpy as np
 from ...core.errors import FitError, InvalidValueError
 from ...core.nuclides import Nuclide
 from ...core.volume import Volume
+from ...kinetics.exponential import _LAMBDA_MAX_PER_H
 from ...kinetics.trapezoid import HEADS, TAILS
 from . import tia_kernels as tk
 from .tia_inputs import NumbaThreads, activity_unit_factor, check_series, flat_mask
 
 __all__ = ["VoxelTiaMethod", "VoxelTiaResult", "predict_therapy_tia", "voxel_tia"]
 
-#: Upper bound of a voxel's decay constant (h⁻¹): a 6-minute half-life, the bound of
+#: Upper bound of a voxel's decay constant (h⁻¹): a 6-minute half-life, the one bound of
 #: :func:`immunopet.kinetics.exponential.fit_exponential`.
-LAMBDA_MAX_PER_H = math.log(2.0) / 0.1
+LAMBDA_MAX_PER_H = _LAMBDA_MAX_PER_H
 
 
 class VoxelTiaMethod(str, Enum):
