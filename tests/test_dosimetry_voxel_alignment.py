@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import importlib.metadata
 
 import numpy as np
 import pytest
@@ -100,7 +100,15 @@ def test_bad_requests():
         align_time_series([ct0, ct0], [act0])
 
 
-@pytest.mark.skipif(importlib.util.find_spec("itk") is not None, reason="itk is installed")
+def _has_elastix() -> bool:
+    try:
+        importlib.metadata.version("itk-elastix")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+@pytest.mark.skipif(_has_elastix(), reason="itk-elastix is installed")
 def test_deformable_without_itk_elastix_is_a_clear_error():
     ct0, _, act0 = _phantom()
     ct1, _, act1 = _phantom(shift_mm=(4.0, 0.0, 0.0))

@@ -156,19 +156,18 @@ def dice_by_label(a: Volume, b: Volume) -> dict[int, float]:
 
 def _deformable(fixed_ct: Volume, moving_ct: Volume, initial: sitk.Transform) -> sitk.Transform:
     """B-spline refinement with elastix (itk-elastix), returned as a SimpleITK transform."""
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
+        version("itk-elastix")
         import itk  # type: ignore[import-not-found]
-    except ImportError:
+    except (PackageNotFoundError, ImportError):
         raise ImmunopetError(
             "deformable alignment needs the optional package itk-elastix (about 1.6 GB): "
             "pip install 'immunopet[deformable]', or use method 'rigid'",
             field="method",
             value="deformable",
         ) from None
-    if not hasattr(itk, "elastix_registration_method"):
-        raise ImmunopetError(
-            "the installed itk has no elastix: pip install itk-elastix", field="method"
-        )
     # Rigid first (SimpleITK), then elastix B-spline on the rigidly resampled moving CT.
     pre = moving_ct.resample_like(fixed_ct, "linear", -1000.0, transform=initial)
     fixed = itk.image_view_from_array(np.ascontiguousarray(fixed_ct.array, dtype=np.float32))
