@@ -20,6 +20,9 @@ import numpy as np
 __all__ = ["mono_fit_kernel", "trapezoid_kernel"]
 
 OK, BAD_INPUT, NO_POSITIVE, NOT_CONVERGED, TAIL_FALLBACK = 0, 1, 2, 3, 4
+#: LLVM fast-math flags of the fit: contraction and reassociation, but NaN/Inf kept
+#: (the kernels test finiteness); division by zero gives IEEE results (error_model numpy).
+_FAST = {"contract", "arcp", "reassoc", "nsz"}
 #: Voxels per parallel work item (one scratch array each).
 _BLOCK = 4096
 
@@ -93,7 +96,7 @@ def _trapezoid_voxel(  # noqa: PLR0913
     status[v] = code
 
 
-@numba.njit(cache=True, parallel=True, nogil=True)
+@numba.njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def mono_fit_kernel(  # noqa: PLR0913
     maps, factors, t_h, mask, lam_phys, lam_max, max_iter, tia, tia_sd, lam_out, a0_out, status
 ):  # type: ignore[no-untyped-def]
@@ -121,7 +124,7 @@ def mono_fit_kernel(  # noqa: PLR0913
                 )  # fmt: skip
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
 def _profile(y, t_h, lam):  # type: ignore[no-untyped-def]
     """Variable projection at λ: amplitude P/Q, RSS and its first two λ-derivatives.
 
@@ -149,18 +152,15 @@ def _profile(y, t_h, lam):  # type: ignore[no-untyped-def]
         syy += y[i] * y[i]
     if p <= 0.0:  # amplitude clipped at 0: RSS = Σy², flat in λ
         return 0.0, syy, 0.0, 0.0, q, q1, q2
-    rss = syy - p * p / q
-    g = -2.0 * p * p1 / q + p * p * q1 / (q * q)
-    h = (
-        -2.0 * (p1 * p1 + p * p2) / q
-        + 4.0 * p * p1 * q1 / (q * q)
-        + p * p * q2 / (q * q)
-        - 2.0 * p * p * q1 * q1 / (q * q * q)
-    )
-    return p / q, rss, g, h, q, q1, q2
+    r = 1.0 / q  # one division; the rest are products
+    a = p * r
+    rss = syy - p * a
+    g = a * (a * q1 - 2.0 * p1)
+    h = -2.0 * (p1 * p1 + p * p2) * r + 4.0 * a * p1 * q1 * r + a * a * (q2 - 2.0 * q1 * q1 * r)
+    return a, rss, g, h, q, q1, q2
 
 
-@numba.njit(cache=True, inline="always")
+@numba.njit(cache=True, inline="always", error_model="numpy", fastmath=_FAST)
 def _mono_voxel(  # noqa: PLR0913
     maps,
     factors,
