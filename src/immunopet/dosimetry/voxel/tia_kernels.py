@@ -193,8 +193,9 @@ def _mono_voxel(  # noqa: PLR0913
         status[v] = NO_POSITIVE
         tia_sd[v] = np.nan
         return
+    inv_scale = 1.0 / scale
     for i in range(nt):
-        y[i] /= scale
+        y[i] *= inv_scale
     # log-linear start (weights y², the linear-space least-squares weights; positive points)
     sw = 0.0
     swt = 0.0
@@ -237,7 +238,9 @@ def _mono_voxel(  # noqa: PLR0913
         change = abs(l_new - lam)
         lam, a, rss, g, h = l_new, a_new, rss_new, g_new, h_new
         q, q1, q2 = q_new, q1_new, q2_new
-        if change <= 1e-4 * lam:  # quadratic convergence: the error left is ~1e-8
+        # Converged when the last step or the next Newton step is ≤ 1e-4 λ (quadratic
+        # convergence: the error left in λ is then of the order of that step squared).
+        if change <= 1e-4 * lam or (h > 0.0 and abs(g) <= 1e-4 * lam * h):
             converged = True
             break
     if not converged:
