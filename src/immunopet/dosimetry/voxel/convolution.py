@@ -128,9 +128,10 @@ def default_workers() -> int:
 # --- kernel transform cache -------------------------------------------------------------
 
 _CACHE_ENTRIES = 4
-#: Default slab working-memory budget, in units of the map's float32 size: measured peak
-#: ≈ 2.3 × the map (256 × 256 × 300 with a 51³ kernel, ``benchmarks/bench_voxel.py``).
-DEFAULT_BLOCK_FACTOR = 2.0
+#: Default slab working-memory budget, in units of the map's float32 size: 3 slabs of
+#: 100 slices for 256 × 256 × 300 with a 51³ kernel, peak < 3 × the map
+#: (``benchmarks/bench_voxel.py`` measures it).
+DEFAULT_BLOCK_FACTOR = 2.5
 #: Smallest default budget (bytes): small maps with a large kernel go in one slab.
 MIN_BLOCK_BYTES = 32 * 2**20
 _cache: OrderedDict[tuple[str, tuple[int, int, int]], np.ndarray] = OrderedDict()
