@@ -212,7 +212,7 @@ def test_any_object_with_the_kernel_attributes_is_a_kernel():
     # dose is linear in the TIA, and Bq·h = 3600 Bq·s
     hours = tia.with_array(tia.array * np.float32(1e6 / 3600.0), unit="Bq*h")
     np.testing.assert_allclose(voxel_dose(hours, duck).array, a.array, rtol=1e-5)
-    # dvk-density: bone kernel medium density ICRU-44 1.92 g/cm³ over unit density
+    # dvk-density: bone kernel medium density (ICRU-44 cortical bone 1.92 g/cm³) over unit density
     rho = tia.with_array(np.ones(tia.shape, np.float32), "g/cm3")
     c = voxel_dose(tia, duck, method="dvk-density", density=rho)
     np.testing.assert_allclose(c.array, a.array * 1.92, rtol=1e-6)

@@ -70,3 +70,28 @@ def test_bad_doses_and_files(tmp_path):
     other.save_as(tmp_path / "pt.dcm", enforce_file_format=True)
     with pytest.raises(UnsupportedDataError, match="RTDOSE"):
         read_rt_dose(tmp_path / "pt.dcm")
+
+
+def _dciodvfy() -> str | None:
+    import shutil
+    import sys
+    from pathlib import Path
+
+    beside = Path(sys.executable).with_name("dciodvfy")
+    return str(beside) if beside.exists() else shutil.which("dciodvfy")
+
+
+@pytest.mark.skipif(_dciodvfy() is None, reason="dicom3tools' dciodvfy is not installed")
+def test_dciodvfy_finds_only_the_documented_missing_plan_reference(tmp_path):
+    import subprocess
+
+    # 16-bit: dciodvfy (dicom3tools) asserts on 32-bit OW pixel data it cannot word-swap.
+    path = write_rt_dose(_dose(), tmp_path / "d.dcm", patient_id="P1", patient_name="Doe^P1",
+                         bits=16)  # fmt: skip
+    out = subprocess.run([_dciodvfy(), str(path)], capture_output=True, text=True, timeout=60)
+    errors = [line for line in (out.stdout + out.stderr).splitlines() if line.startswith("Error")]
+    # A radiopharmaceutical therapy has no RT Plan to reference (module docstring).
+    assert errors == [
+        "Error - Missing attribute Type 1C Conditional Element=<ReferencedRTPlanSequence> "
+        "Module=<RTDose>"
+    ]

@@ -162,6 +162,7 @@ def write_rt_dose(
     ds.SeriesInstanceUID = generate_uid()
     ds.SeriesNumber = 900
     ds.SeriesDescription = series_description
+    ds.OperatorsName = ""
     ds.Manufacturer = "immunopet"
     ds.SoftwareVersions = __version__
     ds.InstanceNumber = 1

@@ -31,10 +31,11 @@ SCHNEIDER_2000_HU_DENSITY: tuple[tuple[float, float], ...] = (
     (1600.0, 1.9642),
 )
 
-#: Densities (g/cm³) of the homogeneous media dose kernels are computed in: liquid water;
-#: ICRU-44 soft tissue and ICRU-44 cortical bone (ICRU Report 44, 1989, Table 4.1, as
-#: listed in NIST's XCOM/ESTAR material tables).
-MEDIUM_DENSITY_G_CM3: dict[str, float] = {"water": 1.0, "soft_tissue": 1.06, "bone": 1.92}
+#: Densities (g/cm³) of the homogeneous media dose kernels are computed in, used only when
+#: :mod:`immunopet.dosimetry.kernels.media` (the one source) is not installed: liquid
+#: water; ICRU soft tissue at 1.04 g/cm³ (the density of Lanconelli et al., Phys Med Biol
+#: 2012;57:517, which the kernels follow); ICRU-44 cortical bone 1.92 g/cm³ (ICRU Report 44).
+MEDIUM_DENSITY_G_CM3: dict[str, float] = {"water": 1.0, "soft_tissue": 1.04, "bone": 1.92}
 
 
 def hu_to_density(

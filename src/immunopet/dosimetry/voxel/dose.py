@@ -117,11 +117,21 @@ def tia_bq_s(tia: Volume) -> np.ndarray:
 
 
 def kernel_density_g_cm3(kernel: DoseKernel) -> float:
-    """Density of the kernel's medium: its ``density_g_cm3``, else by its ``medium`` name."""
+    """Density of the kernel's medium: its ``density_g_cm3``, else by its ``medium`` name.
+
+    The name is looked up in :mod:`immunopet.dosimetry.kernels.media` when installed, else
+    in :data:`~.density.MEDIUM_DENSITY_G_CM3`.
+    """
     rho = getattr(kernel, "density_g_cm3", None)
     if rho is not None:
         return float(rho)
     medium = str(getattr(kernel, "medium", "water"))
+    try:
+        from ..kernels.media import get_medium  # type: ignore[import-not-found]
+    except ImportError:
+        pass
+    else:
+        return float(get_medium(medium).density_g_cm3)
     if medium not in MEDIUM_DENSITY_G_CM3:
         raise InvalidValueError(
             f"unknown kernel medium {medium!r}; known: {sorted(MEDIUM_DENSITY_G_CM3)}",
