@@ -227,3 +227,19 @@ def test_ct_on_another_grid_is_resampled_for_local_deposition():
     with_ct = voxel_dose(tia, method="local", nuclide="Lu-177", energy="electron", ct=ct)
     inner = (slice(1, -1),) * 3
     np.testing.assert_allclose(with_ct.array[inner], unit_density.array[inner] / 1.0762, rtol=1e-4)
+
+
+def test_uniform_source_larger_than_a_physics_kernel_gets_its_whole_integral():
+    # With the kernels of dosimetry.kernels (merged from the kernels branch): inside a
+    # uniform source wider than the kernel, D = Ã · Σ K = (1 − escaped) · Δ / (ρ V).
+    kernels = pytest.importorskip("immunopet.dosimetry.kernels")
+    from immunopet.dosimetry.emission import emission_spectrum
+
+    k = kernels.dose_voxel_kernel("I-131", 4.0, "soft_tissue")
+    n = k.array_mgy_per_mbq_s.shape[0] + 6
+    tia = Volume(np.full((n, n, n), 1e6, np.float32), SPACING, unit="Bq*s")
+    centre = float(voxel_dose(tia, k).array[n // 2, n // 2, n // 2])
+    delta_j = emission_spectrum("I-131").total_energy_per_decay_mev * 1.602176634e-13
+    mass_kg = 1.04 * 0.4**3 * 1e-3  # ICRU soft tissue of the kernels, 1.04 g/cm³
+    expected = 1e6 * delta_j / mass_kg * (1 - k.escaped_energy_fraction)
+    assert centre == pytest.approx(expected, rel=1e-4)
