@@ -98,7 +98,7 @@ def _trapezoid_voxel(  # noqa: PLR0913
 
 @numba.njit(cache=True, parallel=True, nogil=True, error_model="numpy", fastmath=_FAST)
 def mono_fit_kernel(  # noqa: PLR0913
-    maps, factors, t_h, mask, lam_phys, lam_max, max_iter, tia, tia_sd, lam_out, a0_out, status
+    maps, factors, t_h, mask, lam_phys, lam_max, max_iter, tia, tia_sd, lam_out, tail_out, status
 ):  # type: ignore[no-untyped-def]
     """Least-squares A(t) = A₀ e^(−λt), λ_phys ≤ λ ≤ λ_max, A₀ ≥ 0, per voxel; Ã = A₀/λ.
 
@@ -120,7 +120,7 @@ def mono_fit_kernel(  # noqa: PLR0913
             if mask[v]:
                 _mono_voxel(
                     maps, factors, v, y, t_h, lam_phys, lam_max, max_iter, tia, tia_sd,
-                    lam_out, a0_out, status,
+                    lam_out, tail_out, status,
                 )  # fmt: skip
 
 
@@ -173,7 +173,7 @@ def _mono_voxel(  # noqa: PLR0913
     tia,
     tia_sd,
     lam_out,
-    a0_out,
+    tail_out,
     status,
 ):  # type: ignore[no-untyped-def]
     nt = t_h.shape[0]
@@ -253,7 +253,7 @@ def _mono_voxel(  # noqa: PLR0913
         return
     tia[v] = a * scale / lam
     lam_out[v] = lam
-    a0_out[v] = a * scale
+    tail_out[v] = a * scale * math.exp(-lam * t_h[nt - 1]) / lam  # Ã after the last scan
     status[v] = OK
     dof = nt - 2
     # JᵀJ of the residuals in (A₀, λ) from the profile's sums: Σe², −A Σ t e², A² Σ t² e².

@@ -133,11 +133,12 @@ def _integrate(
     ref = activity[0]
     inside = flat_mask(mask, ref)
     maps_t = tuple(np.ascontiguousarray(v.array, dtype=np.float32).ravel() for v in activity)
-    factors = np.ascontiguousarray(factors, dtype=np.float64)
+    # Ã is linear in the activities: the factor 3600 s/h gives Bq·s directly.
+    factors = np.ascontiguousarray(factors, dtype=np.float64) * 3600.0
     nvox = inside.size
     tia = np.zeros(nvox, dtype=np.float32)
     tail_part = np.zeros(nvox, dtype=np.float32)
-    status = np.zeros(nvox, dtype=np.uint8)
+    status = np.zeros(nvox, dtype=np.uint8)  # stays 0 (ok) outside the mask
     sd = lam = None
     tail_mode = TAILS.index(tail)  # 0 physical, 1 fit, 2 none
     with NumbaThreads(workers):
@@ -146,28 +147,15 @@ def _integrate(
                 maps_t, factors, t, inside, lam_phys, head == "constant", tail_mode, n_tail_points,
                 tia, tail_part, status,
             )  # fmt: skip
-            failed = (status == tk.BAD_INPUT) & inside
+            failed = status == tk.BAD_INPUT
         else:
             sd = np.full(nvox, np.nan, dtype=np.float32)
             lam = np.zeros(nvox, dtype=np.float32)
-            a0 = np.zeros(nvox, dtype=np.float32)
             tk.mono_fit_kernel(
-                maps_t,
-                factors,
-                t,
-                inside,
-                lam_phys,
-                LAMBDA_MAX_PER_H,
-                20,  # Newton steps at most
-                tia,
-                sd,
-                lam,
-                a0,
-                status,
-            )
-            failed = (status != tk.OK) & inside
-            ok = inside & ~failed
-            tail_part[ok] = a0[ok] * np.exp(-lam[ok] * t[-1]) / lam[ok]
+                maps_t, factors, t, inside, lam_phys, LAMBDA_MAX_PER_H, 20, tia, sd, lam,
+                tail_part, status,
+            )  # fmt: skip
+            failed = status != tk.OK
             if on_failure == "trapezoid" and failed.any():
                 fill_status = np.zeros(nvox, dtype=np.uint8)
                 tk.trapezoid_kernel(
@@ -177,10 +165,8 @@ def _integrate(
             elif on_failure == "nan":
                 tia[failed] = np.nan
     n_fallback = int(np.count_nonzero(status == tk.TAIL_FALLBACK))
-    tia *= np.float32(3600.0)  # Bq·h → Bq·s
-    tail_part *= np.float32(3600.0)
-    total = float(np.nansum(tia[inside], dtype=np.float64))
-    tail_sum = float(np.nansum(tail_part[inside], dtype=np.float64))
+    total = float(np.nansum(tia, dtype=np.float64))  # 0 outside the mask
+    tail_sum = float(np.nansum(tail_part, dtype=np.float64))
     shape = ref.shape
 
     def vol(a: np.ndarray, unit: str) -> Volume:
@@ -188,7 +174,7 @@ def _integrate(
 
     return VoxelTiaResult(
         tia=vol(tia, "Bq*s"),
-        tia_sd=None if sd is None else vol(sd * np.float32(3600.0), "Bq*s"),
+        tia_sd=None if sd is None else vol(sd, "Bq*s"),
         status=vol(status, "status"),
         lambda_per_h=None if lam is None else vol(lam, "1/h"),
         method=method.value,
