@@ -37,6 +37,7 @@ _COMMAND_MODULES = (
     "kinetics",  # tac
     "dosimetry",  # dose
     "kernels",  # kernel, sphere
+    "voxel",  # voxel-tia, voxel-dose
     "pipeline",  # run, report, schema
     "bids",  # study from-bids, export-bids
     "demo",  # demo
