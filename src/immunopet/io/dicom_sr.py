@@ -151,6 +151,40 @@ def _code_of(item: Dataset, keyword: str) -> Code | None:
     return Code(str(value), str(c.CodingSchemeDesignator), str(c.CodeMeaning))
 
 
+def seg_and_source(seg_file: Path, source: SourceInput, series_uid: str | None):  # type: ignore[no-untyped-def]
+    """The SEG an SR refers to and the PET series it was made on (both checked).
+
+    Raises
+    ------
+    InputError
+        Unreadable SEG, or a SEG not made on the source series.
+    UnsupportedDataError
+        The file is not a DICOM Segmentation.
+    """
+    try:
+        seg = pydicom.dcmread(seg_file)
+    except Exception as exc:  # pydicom raises many types for bad files
+        raise InputError(
+            f"cannot read the SEG ({type(exc).__name__}: {exc})", file=seg_file
+        ) from None
+    if str(seg.get("SOPClassUID", "")) != SEGMENTATION_SOP_CLASS:
+        raise UnsupportedDataError(
+            "not a DICOM Segmentation",
+            file=seg_file,
+            field="SOPClassUID",
+            value=seg.get("SOPClassUID"),
+        )
+    src = load_source_series(source, series_uid=series_uid)
+    referenced = {str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])}
+    if src.series.uid not in referenced:
+        raise InputError(
+            f"the SEG was not made on the PET series {src.series.uid}",
+            file=seg_file,
+            field="ReferencedSeriesSequence",
+        )
+    return seg, src
+
+
 def write_measurement_sr(
     table: pd.DataFrame,
     seg_path: PathLike,
@@ -222,27 +256,7 @@ def write_measurement_sr(
             value=scan_id,
         )
     seg_file = Path(seg_path)
-    try:
-        seg = pydicom.dcmread(seg_file)
-    except Exception as exc:  # pydicom raises many types for bad files
-        raise InputError(
-            f"cannot read the SEG ({type(exc).__name__}: {exc})", file=seg_file
-        ) from None
-    if str(seg.get("SOPClassUID", "")) != SEGMENTATION_SOP_CLASS:
-        raise UnsupportedDataError(
-            "not a DICOM Segmentation",
-            file=seg_file,
-            field="SOPClassUID",
-            value=seg.get("SOPClassUID"),
-        )
-    src = load_source_series(source_dir_or_datasets, series_uid=series_uid)
-    referenced = {str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])}
-    if src.series.uid not in referenced:
-        raise InputError(
-            f"the SEG was not made on the PET series {src.series.uid}",
-            file=seg_file,
-            field="ReferencedSeriesSequence",
-        )
+    seg, src = seg_and_source(seg_file, source_dir_or_datasets, series_uid)
     segments = _segments(seg)
     kinds = dict(kinds or {})
     time_h = float(rows["time_h"].iloc[0]) if "time_h" in rows else math.nan

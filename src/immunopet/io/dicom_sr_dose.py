@@ -47,17 +47,15 @@ from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
-from ..core.errors import ImmunopetWarning, InputError, UnsupportedDataError
+from ..core.errors import ImmunopetWarning, InputError
 from .dicom_codes import segment_coding, tracking_uid
-from .dicom_seg import SEGMENTATION_SOP_CLASS
 from .dicom_source import (
     SourceInput,
     _filled_sources,
     _software_version,
-    load_source_series,
     save_dataset_atomically,
 )
-from .dicom_sr import _code_of, _segments
+from .dicom_sr import _code_of, _segments, seg_and_source
 
 __all__ = ["DOSE_QUANTITIES", "PRIVATE_SCHEME", "read_dose_sr", "write_dose_sr"]
 
@@ -157,23 +155,7 @@ def write_dose_sr(
             value=subject,
         )
     seg_file = Path(seg_path)
-    try:
-        seg = pydicom.dcmread(seg_file)
-    except Exception as exc:  # pydicom raises many types for bad files
-        raise InputError(
-            f"cannot read the SEG ({type(exc).__name__}: {exc})", file=seg_file
-        ) from None
-    if str(seg.get("SOPClassUID", "")) != SEGMENTATION_SOP_CLASS:
-        raise UnsupportedDataError("not a DICOM Segmentation", file=seg_file, field="SOPClassUID")
-    src = load_source_series(source_dir_or_datasets, series_uid=series_uid)
-    if src.series.uid not in {
-        str(s.SeriesInstanceUID) for s in seg.get("ReferencedSeriesSequence", [])
-    }:
-        raise InputError(
-            f"the SEG was not made on the PET series {src.series.uid}",
-            file=seg_file,
-            field="ReferencedSeriesSequence",
-        )
+    seg, src = seg_and_source(seg_file, source_dir_or_datasets, series_uid)
     segments = _segments(seg)
     version = _software_version()
     algorithm = hd.sr.AlgorithmIdentification(name="immunopet", version=version)
