@@ -97,7 +97,9 @@ def memory_per_worker_bytes(workers: int, memory_gb: float | None = None) -> int
 def _limit_threads(threads: int) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
-    os.environ.setdefault("NUMBA_NUM_THREADS", str(threads))
+    # NUMBA_NUM_THREADS is left alone: numba re-reads it when it compiles, and a value
+    # other than the one its thread pool was launched with (e.g. in a forked worker) is a
+    # RuntimeError. set_num_threads limits the threads a parallel region uses instead.
     try:
         import numba
 
