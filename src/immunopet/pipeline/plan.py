@@ -23,7 +23,7 @@ from typing import IO, Any
 from ..study import Study, Subject
 from ..workflow import lesion_policy, scan_input, tac_tracer
 from ..workflow.dose_sets import resolve_svalues
-from . import steps
+from . import steps, voxel_steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
 from .store import atomic_write_bytes
@@ -126,6 +126,20 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
               "kinetics": a.kinetics.model_dump(mode="json")}  # fmt: skip
         tasks.append(Task(tia, "tias", steps.subject_tias, ko, deps=(tac,), subject=subject.id,
                           table="tias"))  # fmt: skip
+        if a.dosimetry.enabled and a.dosimetry.voxel is not None:
+            tac_scans = [s for s in subject.scans if tracer.lower() in s.tracer.lower()]
+            vo: dict[str, Any] = {
+                "scans": [scan_input(study, subject, s).model_dump(mode="json") for s in tac_scans],
+                "voxel": a.dosimetry.voxel.model_dump(mode="json"),
+            }
+            files = tuple(f for s in tac_scans for f in scan_input(study, subject, s).files())
+            vdeps: tuple[str, ...] = ()
+            if lesion_task is not None and ref_input is not None:
+                vo.update(lesion_task=lesion_task, reference_scan=ref_input.model_dump(mode="json"))
+                vdeps = (lesion_task,)
+            tasks.append(Task(f"voxel_doses/{subject.id}", "voxel_doses",
+                              voxel_steps.subject_voxel_doses, vo, files, vdeps,
+                              subject=subject.id, table="voxel_doses"))  # fmt: skip
         if a.dosimetry.enabled:
             _check_dose_nuclide(study, subject, tracer)
             dosimetry = resolve_svalues(a.dosimetry, study.base_dir)

@@ -31,6 +31,7 @@ from .options import (
     KineticsOptions,
     LesionOptions,
     StatisticsOptions,
+    VoxelDoseOptions,
 )
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Study",
     "StudyFileError",
     "Subject",
+    "VoxelDoseOptions",
     "load_study",
     "parse_time_label_h",
 ]

@@ -45,6 +45,7 @@ __all__ = [
     "KineticsOptions",
     "LesionOptions",
     "StatisticsOptions",
+    "VoxelDoseOptions",
 ]
 
 
@@ -161,6 +162,26 @@ class KineticsOptions(StudyModel):
         return None if value is None else _nuclide(value)
 
 
+class VoxelDoseOptions(StudyModel):
+    """Voxel dosimetry of each subject's TAC scans (:mod:`immunopet.dosimetry.voxel`)."""
+
+    method: Literal["dvk", "local", "dvk-density"] = Field(
+        default="dvk",
+        description="dvk: dose voxel kernel convolution (soft tissue); local: local energy "
+        "deposition; dvk-density: the kernel scaled by the CT density (needs the CT).",
+    )
+    tia_model: Literal["trapezoid", "mono"] = Field(
+        default="trapezoid", description="Per-voxel time integral: trapezoid + tail, or mono fit."
+    )
+    tail: Literal["physical", "fit", "none"] = Field(
+        default="physical", description="Trapezoid tail after the last scan (per voxel)."
+    )
+    therapy_nuclides: list[str] = Field(
+        default_factory=list,
+        description="Therapy nuclides predicted per voxel from the imaging (e.g. [I-131]).",
+    )
+
+
 class DosimetryOptions(StudyModel):
     """Organ-level MIRD dosimetry."""
 
@@ -168,6 +189,10 @@ class DosimetryOptions(StudyModel):
     phantom: Literal["adult", "adult-male", "adult-female"] = Field(
         default="adult",
         description="ICRP 89 reference phantom(s); 'adult' averages male and female (ICRP 103).",
+    )
+    voxel: VoxelDoseOptions | None = Field(
+        default=None,
+        description="Voxel dosimetry (dose maps, DVHs of organs and lesions); null: off.",
     )
     nuclide: str | None = Field(default=None, description="Default: the TAC tracer's nuclide.")
     svalues: str | dict[Literal["male", "female"], str] | None = Field(
