@@ -28,7 +28,11 @@ SHAPE = (645, 440, 440)  # z, y, x
 SPACING_MM = 1.65
 N_LABELS = 117
 N_LESIONS = 20
-WEIGHT_KG = 75.0
+#: Bumped when the generated data change (a cache of another version is rewritten).
+#: 2: the patient weight makes the image hold 90 % of the injected activity, which
+#: ingest's physical ceiling (at most 1.5×) requires; the body cylinder is larger than
+#: a 75 kg patient.
+DATA_VERSION = 2
 DOSE_BQ = 3.7e8
 FACTOR = 8  # coarse-grid step of the label blobs
 DEFAULT_CACHE = Path("/tmp/immunopet-clinical-cache")
@@ -57,7 +61,12 @@ def generate(cache: Path = DEFAULT_CACHE, seed: int = 16) -> dict[str, object]:
     """Write ``cache/pet/*.dcm`` and ``cache/labels.nii`` unless already there; return the info."""
     done = cache / "done.json"
     if done.exists():
-        return json.loads(done.read_text())
+        info = json.loads(done.read_text())
+        if info.get("version") == DATA_VERSION:
+            return info
+    import shutil
+
+    shutil.rmtree(cache / "pet", ignore_errors=True)
     import nibabel as nib
 
     from immunopet.core.nuclides import Nuclide
@@ -91,6 +100,9 @@ def generate(cache: Path = DEFAULT_CACHE, seed: int = 16) -> dict[str, object]:
     for k in range(nz):  # 5 % multiplicative noise, slice by slice (bounded memory)
         suv[k] *= rng.gamma(400.0, 1 / 400.0, size=(ny, nx)).astype(np.float32)
     start = datetime(2026, 3, 2, 10, 0, 0)
+    # SUVbw = C·W/A: the weight for which the image holds 90 % of the injected activity.
+    voxel_ml = SPACING_MM**3 / 1000.0
+    weight_kg = float(suv.sum(dtype=np.float64)) * voxel_ml / 0.9 / 1000.0
     acq = Acquisition(
         nuclide=Nuclide.from_name("F-18"),
         units="BQML",
@@ -98,13 +110,13 @@ def generate(cache: Path = DEFAULT_CACHE, seed: int = 16) -> dict[str, object]:
         scan_start_datetime=start,
         injection_datetime=start - timedelta(minutes=60),
         injected_activity_bq=DOSE_BQ,
-        patient_weight_kg=WEIGHT_KG,
+        patient_weight_kg=weight_kg,
         patient_height_m=1.75,
         patient_sex="M",
         tracer="FDG",
     )
     decayed = DOSE_BQ * float(acq.nuclide.decay_factor(3600.0))
-    conc = suv * np.float32(decayed / (WEIGHT_KG * 1000.0))  # Bq/mL at scan start
+    conc = suv * np.float32(decayed / (weight_kg * 1000.0))  # Bq/mL at scan start
     del suv
     origin = (-(nx - 1) * SPACING_MM / 2, -(ny - 1) * SPACING_MM / 2, -1000.0)
     vol = Volume(conc, (SPACING_MM,) * 3, origin, unit="BQML", frame_of_reference_uid="1.2.3.16")
@@ -115,6 +127,8 @@ def generate(cache: Path = DEFAULT_CACHE, seed: int = 16) -> dict[str, object]:
     affine[:3, 3] = [-origin[0], -origin[1], origin[2]]
     nib.save(nib.Nifti1Image(np.transpose(labels, (2, 1, 0)), affine), cache / "labels.nii")
     info = {
+        "version": DATA_VERSION,
+        "patient_weight_kg": weight_kg,
         "shape_zyx": list(SHAPE),
         "spacing_mm": SPACING_MM,
         "labels": N_LABELS,
