@@ -185,6 +185,39 @@ def seg_and_source(seg_file: Path, source: SourceInput, series_uid: str | None):
     return seg, src
 
 
+def measurement_report(seg, src, groups, version: str, series_number: int, device_uid: str):  # type: ignore[no-untyped-def]
+    """A TID 1500 Comprehensive 3D SR of ``groups`` on ``seg`` and its PET series (highdicom).
+
+    The observer is the immunopet device (``device_uid``, ``version``); the evidence is
+    the SEG and the PET series it was made on.
+    """
+    import highdicom as hd
+
+    observer = hd.sr.ObserverContext(
+        observer_type=codes.DCM.Device,
+        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
+            uid=device_uid, name="immunopet", manufacturer_name="immunopet", model_name=version
+        ),
+    )
+    report = hd.sr.MeasurementReport(
+        observation_context=hd.sr.ObservationContext(observer_device_context=observer),
+        procedure_reported=codes.cid100.PETWholeBody,
+        imaging_measurements=groups,
+    )
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person")
+        return hd.sr.Comprehensive3DSR(
+            evidence=[seg, *_filled_sources(src.datasets)],
+            content=report,
+            series_instance_uid=generate_uid(),
+            series_number=series_number,
+            sop_instance_uid=generate_uid(),
+            instance_number=1,
+            manufacturer="immunopet",
+            is_complete=True,
+        )
+
+
 def write_measurement_sr(
     table: pd.DataFrame,
     seg_path: PathLike,
@@ -320,29 +353,7 @@ def write_measurement_sr(
         raise InputError(
             "no region of the table matches a segment of the SEG (by name)", file=seg_file
         )
-    observer = hd.sr.ObserverContext(
-        observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=generate_uid(), name="immunopet", manufacturer_name="immunopet", model_name=version
-        ),
-    )
-    report = hd.sr.MeasurementReport(
-        observation_context=hd.sr.ObservationContext(observer_device_context=observer),
-        procedure_reported=codes.cid100.PETWholeBody,
-        imaging_measurements=groups,
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person")
-        sr = hd.sr.Comprehensive3DSR(
-            evidence=[seg, *_filled_sources(src.datasets)],
-            content=report,
-            series_instance_uid=generate_uid(),
-            series_number=series_number,
-            sop_instance_uid=generate_uid(),
-            instance_number=1,
-            manufacturer="immunopet",
-            is_complete=True,
-        )
+    sr = measurement_report(seg, src, groups, version, series_number, generate_uid())
     sr.SeriesDescription = series_description[:64]
     return save_dataset_atomically(sr, out_path)
 

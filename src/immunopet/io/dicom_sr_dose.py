@@ -42,7 +42,6 @@ import warnings
 from pathlib import Path
 
 import pandas as pd
-import pydicom
 from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
@@ -51,11 +50,10 @@ from ..core.errors import ImmunopetWarning, InputError
 from .dicom_codes import segment_coding, tracking_uid
 from .dicom_source import (
     SourceInput,
-    _filled_sources,
     _software_version,
     save_dataset_atomically,
 )
-from .dicom_sr import _code_of, _segments, seg_and_source
+from .dicom_sr import _code_of, _segments, measurement_report, seg_and_source
 
 __all__ = ["DOSE_QUANTITIES", "PRIVATE_SCHEME", "read_dose_sr", "write_dose_sr"]
 
@@ -202,32 +200,9 @@ def write_dose_sr(
             ImmunopetWarning,
             stacklevel=2,
         )
-    observer = hd.sr.ObserverContext(
-        observer_type=codes.DCM.Device,
-        observer_identifying_attributes=hd.sr.DeviceObserverIdentifyingAttributes(
-            uid=tracking_uid("device", "immunopet"),
-            name="immunopet",
-            manufacturer_name="immunopet",
-            model_name=version,
-        ),
+    sr = measurement_report(
+        seg, src, groups, version, series_number, tracking_uid("device", "immunopet")
     )
-    report = hd.sr.MeasurementReport(
-        observation_context=hd.sr.ObservationContext(observer_device_context=observer),
-        procedure_reported=codes.cid100.PETWholeBody,
-        imaging_measurements=groups,
-    )
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*unlikely to represent the intended person")
-        sr = hd.sr.Comprehensive3DSR(
-            evidence=[seg, *_filled_sources(src.datasets)],
-            content=report,
-            series_instance_uid=pydicom.uid.generate_uid(),
-            series_number=series_number,
-            sop_instance_uid=pydicom.uid.generate_uid(),
-            instance_number=1,
-            manufacturer="immunopet",
-            is_complete=True,
-        )
     scheme = Dataset()
     scheme.CodingSchemeDesignator = PRIVATE_SCHEME
     scheme.CodingSchemeName = "immunopet private concepts"
