@@ -181,6 +181,11 @@ class VoxelDoseOptions(StudyModel):
         description="Therapy nuclides predicted per voxel from the imaging (e.g. [I-131]).",
     )
 
+    @field_validator("therapy_nuclides")
+    @classmethod
+    def _check_nuclides(cls, value: list[str]) -> list[str]:
+        return [_nuclide(v) for v in value]
+
 
 class DosimetryOptions(StudyModel):
     """Organ-level MIRD dosimetry."""
