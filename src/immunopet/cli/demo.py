@@ -49,7 +49,9 @@ def prepare_demo_study(out_dir: Path, n_subjects: int | None, seed: int, quiet: 
     if not done:
         console = Console(stderr=True, quiet=quiet)
         with console.status(f"simulating the trial into {out_dir} (DICOM PET/CT, labels)…"):
-            study_path = simulate_trial(out_dir, n_subjects=n_subjects, seed=seed).study_path
+            study_path = simulate_trial(
+                out_dir, n_subjects=n_subjects, seed=seed, background_processes=1
+            ).study_path
         marker.write_text(json.dumps(wanted))
     return study_path
 
