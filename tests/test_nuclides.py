@@ -94,3 +94,43 @@ def test_decay_factor_composes(t1_s, t2_s, name):
     assert nuc.decay_factor(t1_s) * nuc.decay_factor(t2_s) == pytest.approx(
         nuc.decay_factor(t1_s + t2_s), rel=1e-9, abs=1e-300
     )
+
+
+def test_icrp107_half_lives_equal_radioactivedecay_for_every_nuclide() -> None:
+    """Half-lives read from icrp107-database (year 365.2422 d) = radioactivedecay's, all 1252."""
+    import radioactivedecay as rd
+
+    from immunopet.core.nuclides import _known_nuclides
+
+    known = _known_nuclides()
+    assert len(known) == 1252  # ICRP Publication 107: 1252 radionuclides
+    for name in known:
+        ours = Nuclide.from_name(name).half_life_s
+        assert ours == pytest.approx(rd.Nuclide(name).half_life("s"), rel=1e-9), name
+
+
+def test_element_symbols_match_radioactivedecay() -> None:
+    from radioactivedecay.utils import Z_DICT
+
+    from immunopet.core.nuclides import _SYMBOL_BY_Z
+
+    assert {z: s for z, s in Z_DICT.items()} == _SYMBOL_BY_Z
+
+
+def test_stable_nuclide_is_not_a_radionuclide() -> None:
+    with pytest.raises(UnknownNuclideError, match="not in the ICRP-107"):
+        Nuclide.from_name("Ag-107")
+
+
+def test_core_import_does_not_load_radioactivedecay() -> None:
+    """Reading a scan needs half-lives only; radioactivedecay (~1.3 s) is imported on demand."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, immunopet.cli, immunopet.io, immunopet.quant;"
+        "from immunopet.core.nuclides import Nuclide; Nuclide.from_name('I-124');"
+        "print('radioactivedecay' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

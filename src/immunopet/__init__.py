@@ -21,13 +21,36 @@ from .core.nuclides import Nuclide, decay_factor
 from .core.scan import Acquisition, Scan
 from .core.version import __version__
 from .core.volume import Volume
-from .dosimetry.organ_dose import organ_doses
-from .io import load_scan, load_volume
-from .kinetics import fit_tac
-from .measure import measure
-from .pipeline import run_study
-from .quant import suv_volume
-from .study import Study, load_study
+
+#: Re-exported names of the science and study layers → the module that defines them,
+#: imported on first use (PEP 562 module ``__getattr__``): ``immunopet --help`` and each
+#: command load only what they use.
+_LAZY = {
+    "organ_doses": "immunopet.dosimetry.organ_dose",
+    "load_scan": "immunopet.io",
+    "load_volume": "immunopet.io",
+    "fit_tac": "immunopet.kinetics",
+    "measure": "immunopet.measure",
+    "run_study": "immunopet.pipeline",
+    "suv_volume": "immunopet.quant",
+    "Study": "immunopet.study",
+    "load_study": "immunopet.study",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'immunopet' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "Acquisition",

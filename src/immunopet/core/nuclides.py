@@ -2,8 +2,14 @@
 
 Every number here comes from nuclear data packages, never from a literal:
 
-* half-lives and decay chains — ICRP Publication 107 (Eckerman & Endo 2008)
-  as distributed by :mod:`radioactivedecay` (dataset ``icrp107_ame2020_nubase2020``);
+* half-lives — ICRP Publication 107 (Eckerman & Endo 2008) as distributed by the
+  ``icrp107-database`` package (each record's ``half_life`` and ``time_unit``; the
+  year is 365.2422 d, the convention of ICRP-107's data files, with which all 1252
+  half-lives equal :mod:`radioactivedecay`'s ``icrp107_ame2020_nubase2020`` dataset
+  to 1e-9 — checked by the tests);
+* decay chains — the same ICRP-107 data as distributed by :mod:`radioactivedecay`
+  (imported only where a chain or an unusual spelling needs it: the package
+  takes ~1.3 s to import, which every command and every worker would otherwise pay);
 * emission spectra (energies and absolute yields per decay) — ICRP
   Publication 107 as distributed by the ``icrp107-database`` package
   (data © A. Endo and K.F. Eckerman, for educational, research and
@@ -39,8 +45,6 @@ from importlib import resources
 from typing import Any
 
 import numpy as np
-import radioactivedecay as rd
-from radioactivedecay.utils import Z_DICT, NuclideStrError
 
 from .errors import UnknownNuclideError
 
@@ -57,9 +61,26 @@ __all__ = [
 
 _SECONDS_PER = {"s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
 
+#: Seconds per ``time_unit`` of an ICRP-107 record (the year of ICRP-107's data files,
+#: 365.2422 d; ms and us for the shortest-lived nuclides).
+_ICRP107_SECONDS_PER = {
+    "us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0,
+    "y": 365.2422 * 86400.0,
+}  # fmt: skip
+
+#: Element symbols in order of atomic number Z = 1…118 (IUPAC Periodic Table of the
+#: Elements, 2022); the tests check them against radioactivedecay's ``Z_DICT``.
+_ELEMENT_SYMBOLS = (
+    "H He Li Be B C N O F Ne Na Mg Al Si P S Cl Ar K Ca Sc Ti V Cr Mn Fe Co Ni Cu Zn "
+    "Ga Ge As Se Br Kr Rb Sr Y Zr Nb Mo Tc Ru Rh Pd Ag Cd In Sn Sb Te I Xe Cs Ba La Ce "
+    "Pr Nd Pm Sm Eu Gd Tb Dy Ho Er Tm Yb Lu Hf Ta W Re Os Ir Pt Au Hg Tl Pb Bi Po At Rn "
+    "Fr Ra Ac Th Pa U Np Pu Am Cm Bk Cf Es Fm Md No Lr Rf Db Sg Bh Hs Mt Ds Rg Cn Nh Fl "
+    "Mc Lv Ts Og"
+).split()
+_SYMBOL_BY_Z = dict(enumerate(_ELEMENT_SYMBOLS, start=1))
+
 # English element names (IUPAC), needed to read DICOM code meanings such as
-# "^124^Iodine" and user input such as "Zirconium-89". Symbols come from
-# radioactivedecay's Z_DICT; only the names are listed here.
+# "^124^Iodine" and user input such as "Zirconium-89".
 _ELEMENT_NAMES = (
     "hydrogen helium lithium beryllium boron carbon nitrogen oxygen fluorine neon "
     "sodium magnesium aluminium silicon phosphorus sulfur chlorine argon potassium calcium "
@@ -74,14 +95,14 @@ _ELEMENT_NAMES = (
     "einsteinium fermium"
 ).split()
 _NAME_TO_SYMBOL: dict[str, str] = {
-    name: Z_DICT[z] for z, name in enumerate(_ELEMENT_NAMES, start=1) if z in Z_DICT
+    name: _SYMBOL_BY_Z[z] for z, name in enumerate(_ELEMENT_NAMES, start=1)
 }
 _NAME_TO_SYMBOL.update({"aluminum": "Al", "cesium": "Cs", "sulphur": "S"})
-_SYMBOLS_LOWER = {sym.lower(): sym for sym in Z_DICT.values()}
+_SYMBOLS_LOWER = {sym.lower(): sym for sym in _SYMBOL_BY_Z.values()}
 
 # Symbol-first ("I-124", "I124", "Tc-99m", "Iodine 124") and mass-first ("124I", "99mTc",
 # "^124^Iodine", "124-I") spellings.
-_SYMBOL_FIRST = re.compile(r"^([A-Za-z]+)[\s_\-]*(\d{1,3})\s*(m\d?|M\d?)?$")
+_SYMBOL_FIRST = re.compile(r"^([A-Za-z]+)[\s_\-]*(\d{1,3})\s*(m\d?|M\d?|n)?$")
 _MASS_FIRST = re.compile(r"^\^?(\d{1,3})\s*(m\d?)?\^?[\s_\-]*([A-Za-z]+)$")
 
 
@@ -91,8 +112,10 @@ def _element_symbol(token: str) -> str | None:
 
 
 @functools.lru_cache(maxsize=1)
-def _known_nuclides() -> tuple[str, ...]:
-    return tuple(str(n) for n in rd.DEFAULTDATA.nuclides)
+def _known_nuclides() -> frozenset[str]:
+    """The radionuclides of ICRP-107 (the records of the ``icrp107-database`` package)."""
+    root = resources.files("icrp107_database") / "icrp107"
+    return frozenset(p.name[:-5] for p in root.iterdir() if p.name.endswith(".json"))
 
 
 def parse_nuclide_name(name: str) -> str:
@@ -132,6 +155,9 @@ def parse_nuclide_name(name: str) -> str:
     if candidate is not None and candidate in known:
         return candidate
     if candidate is not None and f"{candidate}" not in known:
+        import radioactivedecay as rd
+        from radioactivedecay.utils import NuclideStrError
+
         try:  # let radioactivedecay have a go (it knows "m1", "n" states etc.)
             parsed = rd.Nuclide(candidate).nuclide
             if parsed in known:
@@ -139,7 +165,7 @@ def parse_nuclide_name(name: str) -> str:
         except (NuclideStrError, ValueError):
             pass
     probe = candidate or raw
-    close = difflib.get_close_matches(probe, known, n=5, cutoff=0.6)
+    close = difflib.get_close_matches(probe, sorted(known), n=5, cutoff=0.6)
     hint = f" Did you mean: {', '.join(close)}?" if close else ""
     raise UnknownNuclideError(
         f"unknown nuclide {raw!r}: not in the ICRP-107 nuclear data.{hint} "
@@ -262,7 +288,9 @@ class Nuclide:
 
 @functools.cache
 def _nuclide_cached(canonical: str) -> Nuclide:
-    return Nuclide(name=canonical, half_life_s=float(rd.Nuclide(canonical).half_life("s")))
+    record = _icrp107_record(canonical)
+    half_life_s = float(record["half_life"]) * _ICRP107_SECONDS_PER[str(record["time_unit"])]
+    return Nuclide(name=canonical, half_life_s=half_life_s)
 
 
 def decay_factor(nuclide: str | Nuclide, elapsed_s: float | np.ndarray) -> float | np.ndarray:

@@ -23,7 +23,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-import radioactivedecay as rd
 
 from ..core.errors import UnknownNuclideError
 from ..core.nuclides import Nuclide, emissions, parse_nuclide_name
@@ -107,6 +106,8 @@ def _progeny_weights(parent: str) -> dict[str, float]:
     parent did; longer-lived daughters (e.g. Tc-99 from Tc-99m) and everything below them
     are left out.
     """
+    import radioactivedecay as rd  # the decay chains (only here: ~1.3 s to import)
+
     out: dict[str, float] = {}
     t_half = rd.Nuclide(parent).half_life("s")
     stack = [(parent, 1.0)]
