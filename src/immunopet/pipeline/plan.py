@@ -28,6 +28,7 @@ from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
 from .store import atomic_write_bytes
 from .tables import write_errors
+from .voxel_outputs import write_voxel_maps
 from .worker_limits import available_cores, init_worker
 
 __all__ = ["build_tasks", "run_study"]
@@ -137,9 +138,12 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
             if lesion_task is not None and ref_input is not None:
                 vo.update(lesion_task=lesion_task, reference_scan=ref_input.model_dump(mode="json"))
                 vdeps = (lesion_task,)
-            tasks.append(Task(f"voxel_doses/{subject.id}", "voxel_doses",
-                              voxel_steps.subject_voxel_doses, vo, files, vdeps,
-                              subject=subject.id, table="voxel_doses"))  # fmt: skip
+            vtask = f"voxel_doses/{subject.id}"
+            tasks.append(Task(vtask, "voxel_doses", voxel_steps.subject_voxel_doses, vo, files,
+                              vdeps, subject=subject.id, table="voxel_doses"))  # fmt: skip
+            tasks.append(Task(f"voxel_dvh/{subject.id}", "voxel_dvh",
+                              voxel_steps.subject_voxel_dvh, {"voxel_task": vtask},
+                              deps=(vtask,), subject=subject.id, table="voxel_dvh"))  # fmt: skip
         if a.dosimetry.enabled:
             _check_dose_nuclide(study, subject, tracer)
             dosimetry = resolve_svalues(a.dosimetry, study.base_dir)
@@ -245,6 +249,7 @@ def run_study(
         run_info=run_info,
     )
     _write_mips(out, summary, workers=workers if executor is None else 1)
+    write_voxel_maps(out, summary)
     if report:
         _write_report(out, summary)
     return summary
