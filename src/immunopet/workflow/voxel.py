@@ -54,6 +54,16 @@ class VoxelDoses:
     reference: dict[str, str | None] = field(default_factory=dict)
 
 
+def _kernel_info(kernel: object) -> dict[str, float]:
+    """The kernel grid's half extent (mm, smallest axis) and the energy it lets escape."""
+    if kernel is None:
+        return {"kernel_half_extent_mm": float("nan"), "kernel_escaped_fraction": float("nan")}
+    shape = np.asarray(kernel.array_mgy_per_mbq_s).shape[::-1]  # type: ignore[attr-defined]
+    half = min(n // 2 * a for n, a in zip(shape, kernel.voxel_mm, strict=True))  # type: ignore[attr-defined]
+    escaped = float(getattr(kernel, "escaped_energy_fraction", float("nan")))
+    return {"kernel_half_extent_mm": float(half), "kernel_escaped_fraction": escaped}
+
+
 def _hours_after_injection(scan) -> float:  # type: ignore[no-untyped-def]
     acq = scan.acquisition
     return (acq.scan_start_datetime - acq.injection_datetime).total_seconds() / 3600.0
@@ -134,7 +144,8 @@ def subject_voxel_doses(
             if name in sds:
                 parts.append(relative_sd_table(dose_gy, sds[name], volume, names,
                                                subject=scans[0].subject, region_kind=kind))  # fmt: skip
-            rows += [t.assign(nuclide=name, method=options.method, administered_mbq=injected_mbq)
+            rows += [t.assign(nuclide=name, method=options.method, administered_mbq=injected_mbq,
+                              tia_model=options.tia_model, tail=options.tail, **_kernel_info(kernel))
                      for t in parts]  # fmt: skip
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     acq = first.acquisition
