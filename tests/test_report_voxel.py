@@ -108,3 +108,33 @@ def test_render_report_shows_the_section_with_voxel_tables(run_dir):
     out, frames = run_dir
     html = render_report(out, frames, {}, {})
     assert 'id="voxel-dosimetry"' in html and "data:image/png;base64" in html
+
+
+def test_uncertainty_figure_and_paragraph_where_the_fit_gives_sd(run_dir):
+    out, frames = run_dir
+    shape = (12, 10, 8)
+    dose = np.zeros(shape, np.float32)
+    dose[4:8, 3:7, 2:6] = 0.1
+    bundle = Bundle(
+        arrays={"dose_gy_I-124": dose, "dose_sd_gy_I-124": 0.1 * dose,
+                "dose_sd_bound_gy_I-124": 0.2 * dose},
+        meta={"subject": "S1", "spacing_mm": [4.0, 4.0, 4.0], "origin_mm": [0.0, 0.0, 0.0],
+              "direction": [1, 0, 0, 0, 1, 0, 0, 0, 1], "nuclides": ["I-124"],
+              "label_names": {}, "reference": {}, "administered_mbq": MBQ},
+    )  # fmt: skip
+    write_subject_voxel_maps(bundle, out / "voxel" / "S1")
+    from immunopet.io import read_nifti
+
+    rel = read_nifti(out / "voxel" / "S1" / "S1_I-124_dose_rel_sd.nii.gz")
+    assert float(np.max(rel.array)) == pytest.approx(0.1, rel=1e-5)  # u(D)/D = 10 %
+    extra = pd.DataFrame({"subject": "S1", "region": "liver", "region_kind": "organ",
+                          "metric": ["dose_rel_sd_median", "dose_rel_sd_bound_median"],
+                          "value": [0.1, 0.2], "unit": "1", "nuclide": "I-124",
+                          "administered_mbq": MBQ, "tia_model": "mono"})  # fmt: skip
+    frames = dict(frames, voxel_doses=pd.concat([frames["voxel_doses"], extra]))
+    sec = voxel_section(out, frames, "her2")
+    assert len(sec.figures) == 3  # dose map, relative SD map, DVHs
+    text = " ".join(sec.paragraphs)
+    assert "I-124 10.0 % (fully correlated bound 20.0 %)" in text
+    stats = sec.tables[-1]
+    assert "median u(D)/D" in stats.columns

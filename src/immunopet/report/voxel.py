@@ -170,7 +170,7 @@ def _figure_subject(lesions: pd.DataFrame, out_dir: Path) -> tuple[str, str] | N
     return None
 
 
-def _dose_map(out_dir: Path, subject: str, lesion: str) -> Figure | None:
+def _dose_map(out_dir: Path, subject: str, lesion: str) -> list[Figure]:
     from ..io import read_nifti
     from .voxel_figures import dose_map_figure
 
@@ -182,7 +182,7 @@ def _dose_map(out_dir: Path, subject: str, lesion: str) -> Figure | None:
         vol = read_nifti(folder / files["dose_nifti"])
         maps[nuclide] = vol.with_array(np.asarray(vol.array, np.float32) * 1000.0 / mbq)
     if not maps or not np.isfinite(mbq):
-        return None
+        return []
     names = {v: int(k) for k, v in (info.get("lesion_names") or {}).items()}
     seg = folder / f"{subject}_lesions_dseg.nii.gz"
     mask = None
@@ -198,7 +198,19 @@ def _dose_map(out_dir: Path, subject: str, lesion: str) -> Figure | None:
                f"coronal slice through the hottest voxel of {lesion} (cyan outline), for "
                f"{' and '.join(maps)}; one colour scale, physical aspect ratio. "
                f"The files: OUT/voxel/{subject}/ (NIfTI and DICOM RT Dose).")  # fmt: skip
-    return Figure(png, caption)
+    figures = [Figure(png, caption)]
+    rel = {n: read_nifti(folder / f["dose_rel_sd"]) for n, f in info.get("files", {}).items()
+           if "dose_rel_sd" in f}  # fmt: skip
+    if rel:
+        rel = {n: v.with_array(100.0 * np.asarray(v.array, np.float32)) for n, v in rel.items()}
+        png = dose_map_figure(rel, mask, j, title=f"{subject}, relative dose SD",
+                              label="u(D)/D (%), uncorrelated voxels", vmax=100.0,
+                              cmap="viridis")  # fmt: skip
+        figures.append(Figure(png, (
+            "Relative SD of the voxel dose, same slice: the mono-exponential fit's TIA SD "
+            "propagated with uncorrelated voxels (K² ⊛ u², an assumption; the fully "
+            f"correlated bound is in OUT/voxel/{subject}/); scale capped at 100 %.")))  # fmt: skip
+    return figures
 
 
 def _dvh(out_dir: Path, dvh: pd.DataFrame, lesions: pd.DataFrame, subject: str | None):  # type: ignore[no-untyped-def]
@@ -260,9 +272,7 @@ def voxel_section(
     organ_tab, organs = _organ_table(wide, frames.get("doses"))
     pick = _figure_subject(lesions, Path(out_dir))
     if pick is not None:
-        fig = _dose_map(Path(out_dir), *pick)
-        if fig is not None:
-            sec.figures.append(fig)
+        sec.figures += _dose_map(Path(out_dir), *pick)
     dvh = frames.get("voxel_dvh")
     if dvh is not None and not dvh.empty and not lesions.empty:
         sec.figures.append(_dvh(Path(out_dir), dvh, lesions, pick[0] if pick else None))

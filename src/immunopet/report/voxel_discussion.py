@@ -67,7 +67,8 @@ def _method_paragraph(table: pd.DataFrame, tias: pd.DataFrame | None) -> str:
              "densities are not modelled (method 'dvk-density' scales by the CT).")  # fmt: skip
     if tias is not None and "model" in tias and not tias.empty:
         region_model = str(tias["model"].mode().iloc[0])
-        text += f" The organ and lesion doses below integrate each region's curve ({region_model})."
+        text += (" The MIRD organ and sphere-model lesion doses beside them integrate each "
+                 f"region's mean curve ({region_model}).")  # fmt: skip
     parts = []
     for nuclide, g in table.groupby("nuclide", sort=False):
         spec = emission_spectrum(str(nuclide))
@@ -119,8 +120,8 @@ def _bladder_sentence(per_organ: pd.DataFrame, tias: pd.DataFrame | None) -> str
     if not rows.str.contains("dynamic bladder").any():
         return ""
     ratio = float(per_organ.loc["urinary_bladder_contents", "ratio"])
-    return (f" The bladder contents' region TIA is the dynamic bladder model (voiding, "
-            f"{rows[rows.str.contains('dynamic bladder')].iloc[0]}), the voxel TIA integrates "
+    return (f" The bladder contents' region TIA is the voiding bladder model "
+            f"({rows[rows.str.contains('dynamic bladder')].iloc[0]}), the voxel TIA integrates "
             f"the bladder images without voiding between and after the scans: voxel/MIRD = "
             f"{ratio:.2f} there, a difference of TIA, not of dose calculation.")  # fmt: skip
 
@@ -148,7 +149,7 @@ def _organ_paragraph(organs: pd.DataFrame, tias: pd.DataFrame | None = None) -> 
     if not out:
         return None
     out.append(
-        "Three differences of method are behind this. The MIRD dose spreads the organ's TIA "
+        "Three differences of method are behind the other ratios. The MIRD dose spreads the organ's TIA "
         "over the ICRP 89 phantom's organ mass, the voxel mean over the patient's segmented "
         "organ: the self-dose scales with the inverse mass, so where self-dose dominates the "
         "voxel/MIRD ratio is expected to follow the phantom/patient mass ratio. The MIRD S "

@@ -45,6 +45,9 @@ def dose_map_figure(
     slice_j: int,
     *,
     title: str = "",
+    label: str = "absorbed dose (mGy/MBq = Gy/GBq)",
+    vmax: float | None = None,
+    cmap: str = "inferno",
 ) -> bytes:
     """Coronal dose slices side by side (one per nuclide), one colour bar in mGy/MBq.
 
@@ -55,8 +58,8 @@ def dose_map_figure(
     first = maps_mgy_per_mbq[names[0]]
     # One scale for the panels: the slices' maximum (a hot bladder elsewhere does not wash
     # the lesion out).
-    top = max(float(np.nanmax(np.asarray(v.array)[:, slice_j, :]))
-              for v in maps_mgy_per_mbq.values())  # fmt: skip
+    top = vmax or max(float(np.nanmax(np.asarray(v.array)[:, slice_j, :]))
+                      for v in maps_mgy_per_mbq.values())  # fmt: skip
     dx, _dy, dz = first.spacing_mm
     nz, _ny, nx = first.shape
     width = 3.2 * len(names) + 1.0
@@ -65,7 +68,7 @@ def dose_map_figure(
     image = None
     for ax, name in zip(axes[0], names, strict=True):
         vol = maps_mgy_per_mbq[name]
-        image = ax.imshow(_coronal(vol, slice_j), cmap="inferno", vmin=0.0, vmax=top or 1.0,
+        image = ax.imshow(_coronal(vol, slice_j), cmap=cmap, vmin=0.0, vmax=top or 1.0,
                           aspect=dz / dx, interpolation="nearest")  # fmt: skip
         if lesion_mask is not None and np.any(lesion_mask[:, slice_j, :]):
             mask_vol = vol.with_array(lesion_mask.astype(np.float32))
@@ -76,7 +79,7 @@ def dose_map_figure(
         ax.set_xlabel("R ← → L", fontsize=8)
     if image is not None:
         bar = fig.colorbar(image, ax=list(axes[0]), shrink=0.8, pad=0.02)
-        bar.set_label("absorbed dose (mGy/MBq = Gy/GBq)")
+        bar.set_label(label)
     if title:
         fig.suptitle(title, fontsize=10)
     return _png(fig)
