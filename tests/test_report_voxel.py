@@ -135,6 +135,6 @@ def test_uncertainty_figure_and_paragraph_where_the_fit_gives_sd(run_dir):
     sec = voxel_section(out, frames, "her2")
     assert len(sec.figures) == 3  # dose map, relative SD map, DVHs
     text = " ".join(sec.paragraphs)
-    assert "I-124 10.0 % (fully correlated bound 20.0 %)" in text
+    assert "I-124 organs 10.0 % (fully correlated bound 20.0 %)" in text
     stats = sec.tables[-1]
     assert "median u(D)/D" in stats.columns

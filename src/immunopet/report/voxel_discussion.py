@@ -172,15 +172,18 @@ def _uncertainty_paragraph(table: pd.DataFrame) -> str:
                 "dose SD maps then follow by linear propagation.")  # fmt: skip
     bound = table[table["metric"] == "dose_rel_sd_bound_median"]
     parts = []
-    for nuclide, g in rel.groupby("nuclide", sort=False):
-        b = bound[bound["nuclide"] == nuclide]["value"]
-        parts.append(f"{nuclide} {100 * g['value'].median():.1f} % "
-                     f"(fully correlated bound {100 * b.median():.1f} %)")  # fmt: skip
+    kinds = ["nuclide", "region_kind"] if "region_kind" in rel else ["nuclide"]
+    for key, g in rel.groupby(kinds, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        b = bound.merge(g[["subject", "region", "nuclide"]], on=["subject", "region", "nuclide"])
+        what = f"{key[0]} {key[1]}s" if len(key) > 1 else str(key[0])
+        parts.append(f"{what} {100 * g['value'].median():.1f} % "
+                     f"(fully correlated bound {100 * b['value'].median():.1f} %)")  # fmt: skip
     return ("Uncertainty: the mono-exponential fit's per-voxel TIA SD propagated linearly to "
             "the dose (JCGM 100:2008): with uncorrelated voxels u²(D) = K² ⊛ u²(Ã) — an "
             "assumption, PET noise is correlated between neighbouring voxels — and with fully "
-            "correlated ones u(D) = K ⊛ u(Ã), an upper bound. Median relative SD over the "
-            "regions: " + "; ".join(parts) + ". Only the fit's statistical error is in it "
+            "correlated ones u(D) = K ⊛ u(Ã), an upper bound. Median over the regions of each "
+            "region's median relative SD: " + "; ".join(parts) + ". Only the fit's statistical error is in it "
             "(not the calibration, segmentation, kernel or model choice).")  # fmt: skip
 
 
