@@ -101,3 +101,38 @@ def test_mono_fit_gives_relative_uncertainty_metrics(voxel_run):
     folder = out / "voxel" / study.subjects[0].id
     info = json.loads((folder / "voxel.json").read_text())
     assert "dose_rel_sd" in info["files"]["I-124"]
+
+
+def _bundle(subject: str, array: np.ndarray):  # type: ignore[no-untyped-def]
+    from immunopet.pipeline.store import Bundle
+
+    return Bundle(
+        arrays={"dose_gy_I-124": array},
+        meta={"subject": subject, "spacing_mm": [4.0, 4.0, 4.0], "origin_mm": [0.0, 0.0, 0.0],
+              "direction": [1, 0, 0, 0, 1, 0, 0, 0, 1], "frame_of_reference_uid": "1.2.3",
+              "nuclides": ["I-124"], "label_names": {}, "reference": {},
+              "administered_mbq": 10.0},
+    )  # fmt: skip
+
+
+def test_one_subject_failing_is_recorded_and_the_others_written(tmp_path):
+    from immunopet.pipeline.engine import RunSummary
+    from immunopet.pipeline.store import write_output
+    from immunopet.pipeline.voxel_outputs import write_voxel_maps
+
+    good = np.zeros((4, 5, 6), np.float32)
+    good[2, 2, 2] = 1.5
+    good[0, 0, 0] = np.nan  # no TIA there: no dose in the files
+    summary = RunSummary(out_dir=tmp_path, executor="test")
+    summary.outputs["voxel_doses/A"] = write_output(str(tmp_path / "a"), _bundle("A", good))
+    bad = _bundle("B", np.zeros((4, 5), np.float32))  # not a 3-D map
+    summary.outputs["voxel_doses/B"] = write_output(str(tmp_path / "b"), bad)
+    (tmp_path / "voxel" / "C").mkdir(parents=True)
+    (tmp_path / "voxel" / "C" / "old_dose_gy.nii.gz").write_bytes(b"stale")
+    write_voxel_maps(tmp_path, summary)
+    rt = read_rt_dose(tmp_path / "voxel" / "A" / "A_I-124_rtdose.dcm")
+    assert float(np.max(rt.array)) == pytest.approx(1.5, rel=1e-6)
+    assert float(np.asarray(rt.array)[0, 0, 0]) == 0.0
+    assert [e["subject"] for e in summary.errors] == ["B"]
+    assert json.loads((tmp_path / "errors.json").read_text())[0]["step"] == "voxel_maps"
+    assert not (tmp_path / "voxel" / "C" / "old_dose_gy.nii.gz").exists()  # stale: removed

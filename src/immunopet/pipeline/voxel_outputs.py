@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from .store import Bundle, atomic_write_bytes, read_output
+from .tables import write_errors
 from .voxel_steps import bundle_volume
 
 if TYPE_CHECKING:
@@ -100,8 +101,10 @@ def write_subject_voxel_maps(bundle: Bundle, folder: Path) -> list[Path]:
     files: dict[str, dict[str, str]] = {}
     for nuclide in meta.get("nuclides", []):
         dose = bundle_volume(bundle, f"dose_gy_{nuclide}")
-        # FFT round-off leaves |negative| doses of ~1e-7 of the maximum: RT Dose stores ≥ 0.
-        dose = dose.with_array(np.maximum(np.asarray(dose.array, np.float32), 0.0), unit="Gy")
+        # FFT round-off leaves |negative| doses of ~1e-7 of the maximum: RT Dose stores ≥ 0
+        # (and a voxel without a TIA, ``on_failure="nan"``, has no dose).
+        arr = np.nan_to_num(np.asarray(dose.array, np.float32), nan=0.0, posinf=0.0)
+        dose = dose.with_array(np.maximum(arr, 0.0), unit="Gy")
         entry: dict[str, str] = {}
         nii = folder / f"{subject}_{nuclide}_dose_gy.nii.gz"
         written.append(_atomic_file(nii, lambda p, d=dose: write_nifti(d, p)))
@@ -148,9 +151,14 @@ def write_subject_voxel_maps(bundle: Bundle, folder: Path) -> list[Path]:
 
 
 def write_voxel_maps(out: Path, summary: RunSummary) -> list[Path]:
-    """Write every subject's dose maps into ``OUT/voxel/<subject>/``; remove stale ones."""
+    """Write every subject's dose maps into ``OUT/voxel/<subject>/``; remove stale ones.
+
+    A subject whose files cannot be written is recorded in ``summary.errors`` (and
+    ``errors.json``), step ``voxel_maps``; the other subjects' files are written.
+    """
     root = Path(out) / VOXEL_DIR
     written: list[Path] = []
+    failed = False
     for name, path in sorted(summary.outputs.items()):
         if not name.startswith("voxel_doses/") or Path(path).suffix != ".npz":
             continue
@@ -158,7 +166,16 @@ def write_voxel_maps(out: Path, summary: RunSummary) -> list[Path]:
         if not isinstance(bundle, Bundle) or not bundle.meta.get("nuclides"):
             continue
         subject = str(bundle.meta.get("subject") or name.removeprefix("voxel_doses/"))
-        written += write_subject_voxel_maps(bundle, root / subject)
+        try:
+            written += write_subject_voxel_maps(bundle, root / subject)
+        except Exception as exc:  # one subject's files failing never stops the others
+            summary.errors.append(
+                {"subject": subject, "step": "voxel_maps", "task": f"voxel_maps/{subject}",
+                 "error_type": type(exc).__name__, "message": str(exc)}
+            )  # fmt: skip
+            failed = True
+    if failed:
+        write_errors(Path(out) / "errors.json", summary)
     if root.is_dir():
         keep = {p.resolve() for p in written}
         for stale in root.glob("*/*"):
