@@ -23,7 +23,7 @@ def _stats(subject: str, region: str, kind: str, nuclide: str, mean_gy: float) -
                          "metric": list(metrics), "value": list(metrics.values()), "unit": "Gy",
                          "nuclide": nuclide, "method": "dvk", "administered_mbq": MBQ,
                          "tia_model": "trapezoid", "tail": "fit", "kernel_half_extent_mm": 100.0,
-                         "kernel_escaped_fraction": 0.5})  # fmt: skip
+                         "kernel_escaped_fraction": 0.5, "tia_tail_fraction": 0.25})  # fmt: skip
 
 
 @pytest.fixture()
@@ -93,7 +93,10 @@ def test_section_compares_voxel_with_sphere_and_mird_per_mbq(run_dir):
     text = " ".join(sec.paragraphs)
     assert "voxel mean / sphere-model dose = 2.00" in text
     assert "voxel mean / MIRD = 0.50" in text
-    assert "leaves 50 %" in text  # the kernel's escaped energy, from the table
+    assert (
+        "50 % of it leaves the kernel grid" in text
+    )  # the kernel's escaped energy, from the table
+    assert "25 % of the image's voxel TIA lies after the last scan" in text
     assert "Uncertainty maps: none" in text  # trapezoid TIA: no SD
 
 

@@ -77,10 +77,14 @@ def _method_paragraph(table: pd.DataFrame, tias: pd.DataFrame | None) -> str:
         escaped = _first(g, "kernel_escaped_fraction")
         s = f"{nuclide}: photons carry {100 * photons:.0f} % of the energy emitted per decay"
         if half is not None and escaped is not None and np.isfinite(float(escaped)):
-            s += (f"; the kernel grid (±{float(half):.0f} mm) leaves {100 * float(escaped):.0f} % "
-                  "of the emitted energy uncounted")  # fmt: skip
-        parts.append(s)
-    return text + " " + "; ".join(parts) + "."
+            s += (f", and {100 * float(escaped):.0f} % of it leaves the kernel grid "
+                  f"(±{float(half):.0f} mm) uncounted")  # fmt: skip
+        if "tia_tail_fraction" in g and g["tia_tail_fraction"].notna().any():
+            share = g.groupby("subject")["tia_tail_fraction"].first().median()
+            s += (f"; {100 * share:.0f} % of the image's voxel TIA lies after the last scan "
+                  "(median over subjects: the tail rule's assumption)")  # fmt: skip
+        parts.append(s + ".")
+    return " ".join([text, *parts])
 
 
 def _lesion_paragraph(lesions: pd.DataFrame) -> str | None:

@@ -81,7 +81,11 @@ def dose_map_figure(
         bar = fig.colorbar(image, ax=list(axes[0]), shrink=0.8, pad=0.02)
         bar.set_label(label)
     if title:
-        fig.suptitle(title, fontsize=10)
+        # Just above the panels (their aspect shrinks them inside the figure box).
+        for ax in axes[0]:
+            ax.apply_aspect()
+        top = max(ax.get_position().y1 for ax in axes[0])
+        fig.suptitle(title, fontsize=10, y=min(top + 0.06, 0.99))
     return _png(fig)
 
 

@@ -145,7 +145,8 @@ def subject_voxel_doses(
                 parts.append(relative_sd_table(dose_gy, sds[name], volume, names,
                                                subject=scans[0].subject, region_kind=kind))  # fmt: skip
             rows += [t.assign(nuclide=name, method=options.method, administered_mbq=injected_mbq,
-                              tia_model=options.tia_model, tail=options.tail, **_kernel_info(kernel))
+                              tia_model=options.tia_model, tail=options.tail,
+                              tia_tail_fraction=result.tail_fraction, **_kernel_info(kernel))
                      for t in parts]  # fmt: skip
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
     acq = first.acquisition
