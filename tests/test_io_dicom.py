@@ -610,3 +610,34 @@ def test_bids_time_zero_offset_recorded():
     assert plain.utc_offset_h is None
     aware = apply_overrides(acq, injection_datetime="2024-03-01T09:30:00+08:00")
     assert aware.time_post_injection_h == pytest.approx(1.0)
+
+
+# --- pixel data read straight from the file (issue 16) -------------------------------------
+
+
+@pytest.mark.parametrize("syntax", ["1.2.840.10008.1.2.1", "1.2.840.10008.1.2"])
+def test_pixels_from_file_tail_equal_pydicom(tmp_path, syntax):
+    """Explicit and implicit VR little endian: the tail read gives pydicom's pixel_array."""
+    from immunopet.io.dicom_pixels import _native_from_file
+
+    files = write_pet_series(conc_volume(), pet_acq(), tmp_path)
+    ds = pydicom.dcmread(files[3])
+    ds.file_meta.TransferSyntaxUID = syntax
+    ds.save_as(files[3], implicit_vr=syntax == "1.2.840.10008.1.2", little_endian=True)
+    header = pydicom.dcmread(files[3], stop_before_pixels=True)
+    fast = _native_from_file(files[3], header)
+    assert fast is not None
+    np.testing.assert_array_equal(fast, pydicom.dcmread(files[3]).pixel_array)
+
+
+def test_element_after_pixel_data_falls_back_to_pydicom(tmp_path):
+    """A trailing element (DataSetTrailingPadding) after the pixels: pydicom reads the file."""
+    from immunopet.io.dicom_pixels import _native_from_file
+
+    vol = conc_volume()
+    files = write_pet_series(vol, pet_acq(), tmp_path)
+    ds = pydicom.dcmread(files[0])
+    ds.add_new(0xFFFCFFFC, "OB", b"\x00" * 16)
+    ds.save_as(files[0])
+    assert _native_from_file(files[0], pydicom.dcmread(files[0], stop_before_pixels=True)) is None
+    np.testing.assert_allclose(load_scan(tmp_path).pet.array, vol.array, rtol=1e-3)

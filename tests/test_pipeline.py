@@ -388,7 +388,7 @@ def test_reference_study_graph() -> None:
     example = Path(__file__).resolve().parents[1] / "examples" / "reference-study.yaml"
     tasks = build_tasks(load_study(example, check_files=False))
     steps = pd.Series([t.step for t in tasks]).value_counts().to_dict()
-    assert steps == {"measure": 26, "lesions": 6, "tacs": 6, "tias": 6, "doses": 6, "subjects": 1,
+    assert steps == {"measure": 26, "mips": 26, "lesions": 6, "tacs": 6, "tias": 6, "doses": 6, "subjects": 1,
                      "statistics": 1, "preclinical": 1}  # fmt: skip
     by = {t.name: t for t in tasks}
     assert by["measure/P2/I124-96h"].deps == ("lesions/P2",)
@@ -438,7 +438,11 @@ def test_end_to_end_generated_study(tmp_path: Path) -> None:
     assert e_per_mbq > 0
     # the injected activity (74 MBq, from the DICOM headers) reaches the per-scan dose
     assert d[("G001", "effective_dose_per_scan", "whole_body")] == pytest.approx(74 * e_per_mbq)
-    assert sorted(p.name for p in (out / "mip").glob("*.png"))[:1] == ["G001_FDG-1h.png"]
+    mips = sorted((out / "mip").glob("*.png"))
+    assert len(mips) == 8 and mips[0].name == "G001_FDG-1h.png"  # one per scan, drawn as tasks
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in mips)
+    first = json.loads((out / "run.json").read_text())
+    assert first["subjects"] == 2 and 0.05 < first["worker_peak_gb"] < 8.0  # a worker's own RSS
     html = (out / "report.html").read_text()  # the report module's page of this run
     assert "generated study" in html and "data:image/png;base64" in html
     (out / "report.html").unlink()
@@ -454,6 +458,7 @@ def test_end_to_end_generated_study(tmp_path: Path) -> None:
         assert exc.code in (0, None)
     run = json.loads((out / "run.json").read_text())
     assert run["computed"] == 0 and run["cached"] == run["tasks"]
+    assert sorted((out / "mip").glob("*.png")) == mips  # copied from the cached figure tasks
     for name, df in _tables(out).items():
         pd.testing.assert_frame_equal(df, t[name])
 

@@ -119,3 +119,20 @@ def test_lesions_land_on_their_target_suvmax_without_noise(trial) -> None:
         f"\n|SUVmax/target - 1|: median {np.median(errors):.3f}, max {errors.max():.3f}, n={errors.size}"
     )
     assert np.median(errors) < 0.01 and errors.max() < 0.05
+
+
+@pytest.mark.slow
+def test_background_writers_write_the_same_files(trial, tmp_path_factory) -> None:
+    """DICOM writing and the micro-PET arm in a background process change no pixel or number."""
+    other = simulate_trial(
+        tmp_path_factory.mktemp("bg"), n_subjects=1, seed=0, noise=False, background_processes=1
+    )
+    here = sorted((trial.out_dir / "dicom").rglob("*.dcm"))
+    there = sorted((other.out_dir / "dicom").rglob("*.dcm"))
+    assert len(here) == len(there) > 0
+    for a, b in zip(here[::7], there[::7], strict=True):
+        da, db = pydicom.dcmread(a), pydicom.dcmread(b)
+        assert da.PixelData == db.PixelData and da.RescaleSlope == db.RescaleSlope
+        assert da.ImagePositionPatient == db.ImagePositionPatient
+    assert other.truth_path.read_text() == trial.truth_path.read_text()
+    assert other.preclinical_csv.read_bytes() == trial.preclinical_csv.read_bytes()

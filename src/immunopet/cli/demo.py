@@ -27,6 +27,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .pipeline import throughput_line
+
 __all__ = ["demo_summary", "prepare_demo_study", "register"]
 
 
@@ -47,7 +49,9 @@ def prepare_demo_study(out_dir: Path, n_subjects: int | None, seed: int, quiet: 
     if not done:
         console = Console(stderr=True, quiet=quiet)
         with console.status(f"simulating the trial into {out_dir} (DICOM PET/CT, labels)…"):
-            study_path = simulate_trial(out_dir, n_subjects=n_subjects, seed=seed).study_path
+            study_path = simulate_trial(
+                out_dir, n_subjects=n_subjects, seed=seed, background_processes=1
+            ).study_path
         marker.write_text(json.dumps(wanted))
     return study_path
 
@@ -59,6 +63,12 @@ def demo(
     ),
     seed: int = typer.Option(0, "--seed", help="Random seed of the simulation."),
     workers: int = typer.Option(2, "--workers", "-w", help="Local worker processes."),
+    scheduler: str | None = typer.Option(
+        None,
+        "--scheduler",
+        help="dask.distributed scheduler (tcp://HOST:PORT, or local-cluster) instead of the "
+        "local process pool.",
+    ),  # fmt: skip
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
     bids: Path | None = typer.Option(
         None, "--bids", help="Also write the simulated trial as a PET-BIDS dataset here."
@@ -75,13 +85,14 @@ def demo(
 
         write_twin_bids(out, bids)
     results = out / "results"
-    summary = run_study(study, results, workers=workers, quiet=quiet)
+    summary = run_study(study, results, workers=workers, scheduler=scheduler, quiet=quiet)
     lines = demo_summary(results, study)
     console = Console()
     table = Table("", "result", title="immunopet demo (simulated trial, analysed blind)")
     for name, value in lines:
         table.add_row(name, value)
     console.print(table)
+    console.print(f"{summary.executor}: {throughput_line(summary)}")
     console.print(f"report: {results / 'report.html'}")
     if summary.exit_code:
         raise SystemExit(summary.exit_code)

@@ -114,6 +114,16 @@ def run(
         raise SystemExit(summary.exit_code)
 
 
+def throughput_line(summary) -> str:  # type: ignore[no-untyped-def]
+    """``N subjects in X s (Y s per subject); peak memory per worker Z GB``."""
+    n = max(1, summary.n_subjects)
+    return (
+        f"{summary.n_subjects} subject(s) in {summary.seconds:.1f} s "
+        f"({summary.seconds / n:.2f} s per subject, {summary.compute_seconds:.1f} s of task "
+        f"compute); peak memory per worker {summary.worker_peak_bytes / 1e9:.2f} GB"
+    )
+
+
 def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
     console = Console(stderr=True)
     console.print(
@@ -122,6 +132,7 @@ def _print_summary(summary) -> None:  # type: ignore[no-untyped-def]
         f"{len(summary.warnings)} warnings (OUT/warnings.json) "
         f"({summary.executor}, {summary.seconds:.1f} s)"
     )
+    console.print(throughput_line(summary))
     if summary.errors:
         table = Table("subject", "step", "error", "message", title="errors (OUT/errors.json)")
         for e in summary.errors:

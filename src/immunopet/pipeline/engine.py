@@ -24,6 +24,7 @@ Exit codes of :attr:`RunSummary.exit_code`: 0 all done, 3 completed with errors
 from __future__ import annotations
 
 import json
+import sys
 import time
 import traceback
 import warnings
@@ -126,6 +127,8 @@ class TaskOutcome:
     #: The file and header field / option at fault (ImmunopetError), or the input read.
     file: str | None = None
     field: str | None = None
+    #: Peak resident memory of the worker process so far (bytes; 0 where unknown).
+    worker_peak_bytes: int = 0
 
 
 def execute(call: TaskCall) -> TaskOutcome:
@@ -154,14 +157,29 @@ def execute(call: TaskCall) -> TaskOutcome:
                 traceback=traceback.format_exc(),
                 seconds=time.perf_counter() - t0,
                 warnings=_unique_warnings(caught),
+                worker_peak_bytes=peak_rss_bytes(),
             )
     found = _unique_warnings(caught)
     if found and call.warnings_path:
         atomic_write_bytes(call.warnings_path, json.dumps(list(found)).encode())
     path = write_output(call.out_stem, value)
     return TaskOutcome(
-        call.name, ok=True, path=str(path), seconds=time.perf_counter() - t0, warnings=found
-    )
+        call.name, ok=True, path=str(path), seconds=time.perf_counter() - t0, warnings=found,
+        worker_peak_bytes=peak_rss_bytes(),
+    )  # fmt: skip
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size (``getrusage`` ``ru_maxrss``; 0 where unknown).
+
+    Linux reports kibibytes, macOS bytes (getrusage(2) manual pages).
+    """
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(rss if sys.platform == "darwin" else rss * 1024)
 
 
 def _unique_warnings(caught: Sequence[warnings.WarningMessage]) -> tuple[str, ...]:
@@ -175,11 +193,14 @@ class RunSummary:
 
     ``seconds`` is the wall time of the run, ``compute_seconds`` the sum of the
     computed tasks' own times (in the workers): their ratio shows the parallelism.
+    ``worker_peak_bytes`` is the largest peak resident memory a worker reported
+    after a task (the parent's own, for the inline executor).
     """
 
     out_dir: Path
     executor: str
     n_tasks: int = 0
+    n_subjects: int = 0
     n_cached: int = 0
     n_computed: int = 0
     errors: list[dict[str, Any]] = field(default_factory=list)
@@ -189,6 +210,7 @@ class RunSummary:
     outputs: dict[str, Path] = field(default_factory=dict)
     seconds: float = 0.0
     compute_seconds: float = 0.0
+    worker_peak_bytes: int = 0
 
     @property
     def exit_code(self) -> int:
@@ -199,6 +221,7 @@ class RunSummary:
             "out_dir": str(self.out_dir),
             "executor": self.executor,
             "tasks": self.n_tasks,
+            "subjects": self.n_subjects,
             "cached": self.n_cached,
             "computed": self.n_computed,
             "failed": len(self.errors),
@@ -207,6 +230,7 @@ class RunSummary:
             "tables": {k: str(v) for k, v in self.tables.items()},
             "seconds": round(self.seconds, 3),
             "compute_seconds": round(self.compute_seconds, 3),
+            "worker_peak_gb": round(self.worker_peak_bytes / 1e9, 3),
             "exit_code": self.exit_code,
         }
 
@@ -275,7 +299,10 @@ def run_tasks(
     levels = _levels(tasks)
     own_executor = executor is None
     executor = executor or make_executor(workers, scheduler)
-    summary = RunSummary(out_dir=out, executor=executor.description, n_tasks=len(tasks))
+    summary = RunSummary(
+        out_dir=out, executor=executor.description, n_tasks=len(tasks),
+        n_subjects=len({t.subject for t in tasks if t.subject is not None}),
+    )  # fmt: skip
     keys: dict[str, str] = {}
     failed: dict[str, str] = {}  # task name -> root cause task name
     by_name = {t.name: t for t in tasks}
@@ -332,6 +359,7 @@ def run_tasks(
                     )
                 _add_warnings(summary, task, result.warnings)
                 summary.compute_seconds += result.seconds
+                summary.worker_peak_bytes = max(summary.worker_peak_bytes, result.worker_peak_bytes)
                 if result.ok:
                     summary.outputs[task.name] = Path(result.path)  # type: ignore[arg-type]
                     summary.n_computed += 1

@@ -4,7 +4,9 @@ The graph of one study (``S`` subjects, ``n`` scans each)::
 
     lesions/<S>            (reference scan: load → SUV → lesions)        per subject
     measure/<S>/<scan>     (load → SUV → regions → lesions → measure)    per subject·scan
+    mips/<S>/<scan>        (the scan's MIP drawn to PNG → OUT/mip/)      per subject·scan
     tacs/<S> → tias/<S> → doses/<S>                                      per subject
+    voxel_doses/<S> → voxel_dvh/<S>   (dosimetry.voxel; maps → OUT/voxel/) per subject
     subjects, statistics, preclinical                                    cohort
 
 Every option that changes a number is put in the task's options, so it is
@@ -23,13 +25,12 @@ from typing import IO, Any
 from ..study import Study, Subject
 from ..workflow import lesion_policy, scan_input, tac_tracer
 from ..workflow.dose_sets import resolve_svalues
-from . import steps, voxel_steps
+from . import figure_steps, steps, voxel_steps
 from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
 from .store import atomic_write_bytes
 from .tables import write_errors
 from .voxel_outputs import write_voxel_maps
-from .worker_limits import available_cores, init_worker
 
 __all__ = ["build_tasks", "run_study"]
 
@@ -71,6 +72,7 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
     lo = a.lesions
     subjects = [s for s in study.subjects if not only or s.id in set(only)]
     tasks: list[Task] = []
+    figures = _can_draw_figures()
     measures: list[str] = []
     lesion_tasks: list[str] = []
     for subject in subjects:
@@ -113,6 +115,9 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
                      subject=subject.id, table="measurements")
             )  # fmt: skip
             subject_measures.append(name)
+            if figures:
+                tasks.append(Task(f"mips/{subject.id}/{scan.id}", "mips", figure_steps.draw_mip,
+                                  {"measure_task": name}, deps=(name,), subject=subject.id))  # fmt: skip
         measures.extend(subject_measures)
         tracer = tac_tracer(study, subject)
         if tracer is None:
@@ -248,63 +253,20 @@ def run_study(
         log=log,
         run_info=run_info,
     )
-    _write_mips(out, summary, workers=workers if executor is None else 1)
+    figure_steps.write_mip_files(out, summary.outputs)
     write_voxel_maps(out, summary)
     if report:
         _write_report(out, summary)
     return summary
 
 
-def _draw_mip(name: str, path: str, target: str) -> str | None:
-    """Draw one measured scan's MIP PNG (arrays cached with its measurements) to ``target``."""
-    from ..report import mip_png
-    from .store import Bundle, read_output
-
-    value = read_output(Path(path))
-    if not (isinstance(value, Bundle) and "mip" in value.arrays):
-        return None
-    table = value.table
-    title = ""
-    if table is not None and len(table):
-        row = table.iloc[0]
-        title = f"{row['subject']} {row['tracer']} {float(row['time_point_h']):g} h"
-    png = mip_png(dict(value.arrays), dict(value.meta.get("mip", {})), title=title)
-    atomic_write_bytes(Path(target), png)
-    return Path(target).name
-
-
-def _write_mips(out: Path, summary: RunSummary, workers: int = 1) -> None:
-    """Draw each measured scan's MIP into ``OUT/mip/``, on up to ``workers`` local processes.
-
-    The drawing (matplotlib, ~0.1 s a scan) would otherwise be a serial tail
-    after the parallel tasks: Amdahl's limit on the throughput of 2 workers.
-    """
+def _can_draw_figures() -> bool:
+    """Whether the report module (matplotlib) is installed in this build."""
     try:
         from ..report import mip_png  # noqa: F401 - only to know whether figures can be drawn
     except ImportError:
-        return  # report module not installed in this build: no figures
-    jobs = [
-        (
-            name,
-            str(path),
-            str(out / "mip" / f"{name.removeprefix('measure/').replace('/', '_')}.png"),
-        )
-        for name, path in sorted(summary.outputs.items())
-        if name.startswith("measure/") and path.suffix == ".npz"
-    ]
-    n = max(1, min(int(workers), available_cores(), len(jobs)))
-    if n > 1:
-        import concurrent.futures as cf
-        import os
-
-        with cf.ProcessPoolExecutor(n, initializer=init_worker, initargs=(1, os.getpid())) as pool:
-            names = list(pool.map(_draw_mip, *zip(*jobs, strict=True)))
-    else:
-        names = [_draw_mip(*job) for job in jobs]
-    written = {name for name in names if name}
-    for stale in (out / "mip").glob("*.png"):
-        if stale.name not in written:  # a scan of an earlier run, not of this one
-            stale.unlink()
+        return False
+    return True
 
 
 def _write_report(out: Path, summary: RunSummary) -> None:

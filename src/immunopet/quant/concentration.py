@@ -139,15 +139,16 @@ def scaled_volume(volume: Volume, factor: float, unit: str) -> Volume:
     """``volume`` × ``factor`` as a new volume of the stored values' precision.
 
     A float32 (or 16-bit integer) volume — DICOM PET as
-    :func:`~immunopet.io.load_scan` reads it — gives float32: the product is
-    formed in float64 voxel by voxel (numpy's buffered cast, no float64 copy of
-    the volume) and rounded once, relative error ≤ 2⁻²⁴ ≈ 6e-8 against the
-    float64 product, far below PET noise and the int16 storage of DICOM (~3e-5
-    of a slice's maximum). A float64 volume gives float64 (bit-identical to
-    ``array * factor``).
+    :func:`~immunopet.io.load_scan` reads it — gives float32, multiplied by the
+    float32-rounded factor: two roundings, relative error ≤ 2·2⁻²⁴ ≈ 1.2e-7 against
+    the float64 product, far below PET noise and the int16 storage of DICOM (~3e-5
+    of a slice's maximum). No float64 copy of the volume is made (numpy's buffered
+    float64 cast into a fresh array measured 1.5 s on 125 M voxels, the float32
+    product 0.1 s). A float64 volume gives float64 (bit-identical to ``array * factor``).
     """
-    out = np.empty(volume.shape, dtype=np.result_type(volume.array.dtype, np.float32))
-    np.multiply(volume.array, factor, out=out, dtype=np.float64, casting="unsafe")
+    dtype = np.result_type(volume.array.dtype, np.float32)
+    out = np.empty(volume.shape, dtype=dtype)
+    np.multiply(volume.array, dtype.type(factor), out=out, casting="unsafe")
     return volume.with_array(out, unit)
 
 

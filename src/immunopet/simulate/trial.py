@@ -28,6 +28,7 @@ from pydicom.uid import generate_uid
 from ..core.nuclides import Nuclide
 from ..core.scan import Acquisition
 from .anatomy import SubjectAnatomy, local_background_organ, place_lesions, subject_anatomy
+from .background import Background
 from .biodistribution import organ_suvs
 from .cohort import Cohort, SubjectSpec, build_cohort
 from .imaging import (
@@ -120,6 +121,7 @@ def _simulate_subject(
     rng: np.random.Generator,
     noise: bool,
     write_dicom: bool,
+    background: Background,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     names = sorted(set(anatomy.organ_names.values()))
     label_of = {n: v for v, n in anatomy.organ_names.items()}
@@ -212,7 +214,8 @@ def _simulate_subject(
             from ..io.dicom_write import write_ct_series, write_pet_series
 
             ct = form_ct_image(anatomy.hu, ct_lesions, rng=rng if noise else None)
-            write_pet_series(
+            background.submit(
+                write_pet_series,
                 image,
                 acq,
                 scan_dir / "PT",
@@ -224,7 +227,8 @@ def _simulate_subject(
                 series_number=100 + 2 * n_series,
                 bed_duration_s=system.frame_s(nuclide),
             )
-            write_ct_series(
+            background.submit(
+                write_ct_series,
                 ct,
                 scan_dir / "CT",
                 study_uid=study_uid,
@@ -257,6 +261,7 @@ def simulate_trial(
     noise: bool = True,
     write_dicom: bool = True,
     lesion_record: str = "sites",
+    background_processes: int = 0,
 ) -> SimulatedTrial:
     """Simulate the reference trial into ``out_dir`` (module docstring for the layout).
 
@@ -278,6 +283,10 @@ def simulate_trial(
         False skips the DICOM files (images stay in memory in ``scans``).
     lesion_record
         What ``study.yaml`` says about lesions (:func:`study_dict`).
+    background_processes
+        Processes that write the DICOM files and simulate the micro-PET arm while
+        this one goes on with the next subject (0: all here). The files are the
+        same either way: the random draws all happen here, in the same order.
     """
     import yaml
 
@@ -297,75 +306,82 @@ def simulate_trial(
     )
     label_names: dict[int, str] = {}
     all_centres: dict[str, dict[str, tuple[float, float, float]]] = {}
-    for subject in cohort.subjects:
-        if subject.sex not in phantoms:
-            phantoms[subject.sex] = factory(subject.sex, ct_voxel_mm)
-        anatomy = subject_anatomy(
-            phantoms[subject.sex],
-            sex=subject.sex,
-            weight_kg=subject.weight_kg,
-            height_m=subject.height_m,
-            ct_voxel_mm=ct_voxel_mm,
-            frame_of_reference_uid=generate_uid(),
+    with Background(background_processes) as background:
+        arm_future = background.submit(
+            simulate_micropet_arm, out / "preclinical", seed=seed, rel_to=out
         )
-        label_names.update(anatomy.organ_names)
-        centres = place_lesions(anatomy, subject.lesions, rng)
-        all_centres[subject.subject_id] = centres
-        scans, rows = _simulate_subject(
-            subject,
-            anatomy,
-            centres,
-            out,
-            system=system,
-            rng=rng,
-            noise=noise,
-            write_dicom=write_dicom,
-        )
-        _write_labels(anatomy, out / "labels" / f"{subject.subject_id}_organs.nii.gz")
-        all_scans[subject.subject_id] = scans
-        truth["lesion_scans"].extend(rows)
-        truth["subjects"].append(
-            dict(
-                subject=subject.subject_id,
-                template=subject.template,
+        for subject in cohort.subjects:
+            if subject.sex not in phantoms:
+                phantoms[subject.sex] = factory(subject.sex, ct_voxel_mm)
+            anatomy = subject_anatomy(
+                phantoms[subject.sex],
                 sex=subject.sex,
                 weight_kg=subject.weight_kg,
                 height_m=subject.height_m,
-                injected_activity_bq=subject.injected_activity_bq,
-                her2="positive" if subject.her2_positive else "negative",
-                cold_antibody_mg=subject.cold_antibody_mg,
-                liver_condition=subject.liver_condition,
-                lesions=[
-                    dict(
-                        id=les.lesion_id,
-                        site=les.site,
-                        her2_positive=les.her2_positive,
-                        diameter_mm=les.diameter_mm,
-                        centre_lps_mm=centres.get(les.lesion_id),
-                        analysed=les.analysed,
-                        role=les.role,
-                        target_suvmax_fdg=les.target_suvmax_fdg,
-                        target_suvmax_i124={str(k): v for k, v in les.target_suvmax_i124.items()},
-                    )
-                    for les in subject.lesions
-                ],
-                scans=[
-                    dict(
-                        scan_id=sc["scan_id"],
-                        tracer=sc["tracer"],
-                        time_h=sc["time_h"],
-                        fwhm_mm=sc["fwhm_mm"],
-                        organ_true_suv=sc["organ_suv"],
-                    )
-                    for sc in scans
-                ],
+                ct_voxel_mm=ct_voxel_mm,
+                frame_of_reference_uid=generate_uid(),
             )
-        )
+            label_names.update(anatomy.organ_names)
+            centres = place_lesions(anatomy, subject.lesions, rng)
+            all_centres[subject.subject_id] = centres
+            scans, rows = _simulate_subject(
+                subject,
+                anatomy,
+                centres,
+                out,
+                system=system,
+                rng=rng,
+                noise=noise,
+                write_dicom=write_dicom,
+                background=background,
+            )
+            _write_labels(anatomy, out / "labels" / f"{subject.subject_id}_organs.nii.gz")
+            all_scans[subject.subject_id] = scans
+            truth["lesion_scans"].extend(rows)
+            truth["subjects"].append(
+                dict(
+                    subject=subject.subject_id,
+                    template=subject.template,
+                    sex=subject.sex,
+                    weight_kg=subject.weight_kg,
+                    height_m=subject.height_m,
+                    injected_activity_bq=subject.injected_activity_bq,
+                    her2="positive" if subject.her2_positive else "negative",
+                    cold_antibody_mg=subject.cold_antibody_mg,
+                    liver_condition=subject.liver_condition,
+                    lesions=[
+                        dict(
+                            id=les.lesion_id,
+                            site=les.site,
+                            her2_positive=les.her2_positive,
+                            diameter_mm=les.diameter_mm,
+                            centre_lps_mm=centres.get(les.lesion_id),
+                            analysed=les.analysed,
+                            role=les.role,
+                            target_suvmax_fdg=les.target_suvmax_fdg,
+                            target_suvmax_i124={
+                                str(k): v for k, v in les.target_suvmax_i124.items()
+                            },
+                        )
+                        for les in subject.lesions
+                    ],
+                    scans=[
+                        dict(
+                            scan_id=sc["scan_id"],
+                            tracer=sc["tracer"],
+                            time_h=sc["time_h"],
+                            fwhm_mm=sc["fwhm_mm"],
+                            organ_true_suv=sc["organ_suv"],
+                        )
+                        for sc in scans
+                    ],
+                )
+            )
+        arm = arm_future.result()
     (out / "labels").mkdir(exist_ok=True)
     (out / "labels" / "organ_names.json").write_text(
         json.dumps({str(k): v for k, v in sorted(label_names.items())}, indent=1)
     )
-    arm = simulate_micropet_arm(out / "preclinical", seed=seed, rel_to=out)
     csv = arm.truth_path
     study = study_dict(cohort, all_scans, out, lesion_record=lesion_record, centres=all_centres,
                        preclinical=arm.study_section)  # fmt: skip
