@@ -6,6 +6,7 @@ The graph of one study (``S`` subjects, ``n`` scans each)::
     measure/<S>/<scan>     (load → SUV → regions → lesions → measure)    per subject·scan
     mips/<S>/<scan>        (the scan's MIP drawn to PNG → OUT/mip/)      per subject·scan
     tacs/<S> → tias/<S> → doses/<S>                                      per subject
+    voxel_doses/<S> → voxel_dvh/<S>   (dosimetry.voxel; maps → OUT/voxel/) per subject
     subjects, statistics, preclinical                                    cohort
 
 Every option that changes a number is put in the task's options, so it is
@@ -29,6 +30,7 @@ from .engine import RunSummary, Task, run_tasks
 from .executors import Executor
 from .store import atomic_write_bytes
 from .tables import write_errors
+from .voxel_outputs import write_voxel_maps
 
 __all__ = ["build_tasks", "run_study"]
 
@@ -141,9 +143,12 @@ def build_tasks(study: Study, *, only: Sequence[str] | None = None) -> list[Task
             if lesion_task is not None and ref_input is not None:
                 vo.update(lesion_task=lesion_task, reference_scan=ref_input.model_dump(mode="json"))
                 vdeps = (lesion_task,)
-            tasks.append(Task(f"voxel_doses/{subject.id}", "voxel_doses",
-                              voxel_steps.subject_voxel_doses, vo, files, vdeps,
-                              subject=subject.id, table="voxel_doses"))  # fmt: skip
+            vtask = f"voxel_doses/{subject.id}"
+            tasks.append(Task(vtask, "voxel_doses", voxel_steps.subject_voxel_doses, vo, files,
+                              vdeps, subject=subject.id, table="voxel_doses"))  # fmt: skip
+            tasks.append(Task(f"voxel_dvh/{subject.id}", "voxel_dvh",
+                              voxel_steps.subject_voxel_dvh, {"voxel_task": vtask},
+                              deps=(vtask,), subject=subject.id, table="voxel_dvh"))  # fmt: skip
         if a.dosimetry.enabled:
             _check_dose_nuclide(study, subject, tracer)
             dosimetry = resolve_svalues(a.dosimetry, study.base_dir)
@@ -249,6 +254,7 @@ def run_study(
         run_info=run_info,
     )
     figure_steps.write_mip_files(out, summary.outputs)
+    write_voxel_maps(out, summary)
     if report:
         _write_report(out, summary)
     return summary

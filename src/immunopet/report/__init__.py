@@ -34,6 +34,7 @@ from .sections import (
     statistics_section,
     tnr_section,
 )
+from .voxel import voxel_section
 
 __all__ = ["TABLE_NAMES", "mip_figure", "mip_png", "render_report", "write_report"]
 
@@ -43,6 +44,7 @@ COLLAPSE_ROWS = 15
 #: Tables the report reads from ``OUT/tables/<name>.parquet``.
 TABLE_NAMES = (
     "measurements", "lesions", "tacs", "tias", "doses", "statistics", "subjects", "preclinical",
+    "voxel_doses", "voxel_dvh",
 )  # fmt: skip
 
 
@@ -117,7 +119,7 @@ def render_report(
         options, Mapping) else None  # fmt: skip
     findings = key_findings(frames, options if isinstance(options, Mapping) else {}, listed,
                             reference_tracer=reference or "FDG")  # fmt: skip
-    sections: list[Section] = [
+    sections: list[Section | None] = [
         findings_section(findings),
         cohort_section(subjects, lesions_wide),
         lesion_section(lesions_wide, group_key, metric),
@@ -127,8 +129,10 @@ def render_report(
         tnr_section(lesions_wide, group_key),
         mip_section(out_dir / "mip"),
         dose_section(frames.get("doses"), frames.get("tias")),
+        voxel_section(out_dir, frames, group_key, lesions_wide),
         preclinical_section(frames.get("preclinical")),
     ]
+    sections = [s for s in sections if s is not None]  # voxel dosimetry only when run
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("immunopet.report", "templates"),
         autoescape=jinja2.select_autoescape(["html", "j2"], default=True),

@@ -29,12 +29,17 @@ __all__ = ["REFERENCE_ANALYSIS", "study_dict"]
 #: * the doses also with the paper's OLINDA/EXM source organs (heart, liver, spleen,
 #:   kidneys, bladder; the rest in the remainder of body): ``source_set = reference_study``;
 #: * the red marrow image-based (no marrow source, as the paper's OLINDA/EXM run); the
-#:   blood-based value (EANM 2010, the default for antibodies) is reported beside it.
+#:   blood-based value (EANM 2010, the default for antibodies) is reported beside it;
+#: * voxel dosimetry (issue 14) with the default dose voxel kernel method (``dvk``), each
+#:   voxel's curve integrated as the regions' are (trapezoid, tail fitted to the last
+#:   points), for 124I and a predicted 131I therapy (same administered activity; the
+#:   report compares per MBq).
 REFERENCE_ANALYSIS: dict[str, Any] = {
     "lesions": {"core_mm": LESION_CORE_MM},
     "kinetics": {"urinary_fraction": 1.0},
     "dosimetry": {
         "marrow": "image",
+        "voxel": {"method": "dvk", "tail": "fit", "therapy_nuclides": ["I-131"]},
         "source_organs": [
             "heart_contents",
             "liver",

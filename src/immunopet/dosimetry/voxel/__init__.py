@@ -9,6 +9,7 @@ Public API::
     voxel_dose(tia, kernel, method="dvk"|"local"|"dvk-density", ct=...) -> Volume (Gy)
     dose_volume_table(dose, labels, names, subject=...) -> DataFrame (tidy: metric, value, unit)
     dvh_table(dose, labels, names) -> DataFrame (cumulative DVHs)
+    dose_uncertainty(tia_sd, kernel, method=...) -> DoseUncertainty (SD maps, Gy)
     kernel_for(nuclide, voxel_mm, medium) -> DoseKernel   # from dosimetry.kernels, when present
 
 Write dose maps with :func:`immunopet.io.rt_dose.write_rt_dose` (DICOM RT Dose) or
@@ -21,6 +22,7 @@ from .density import MEDIUM_DENSITY_G_CM3, SCHNEIDER_2000_HU_DENSITY, ct_density
 from .dose import DoseMethod, LocalEnergy, kernel_for, local_deposition_dose, voxel_dose
 from .dvh import DoseVolumeHistogram, cumulative_dvh, dose_at_volume, dose_volume_table, dvh_table
 from .tia_maps import VoxelTiaMethod, VoxelTiaResult, predict_therapy_tia, voxel_tia
+from .uncertainty import DoseUncertainty, dose_uncertainty, relative_sd_table
 
 __all__ = [
     "MEDIUM_DENSITY_G_CM3",
@@ -29,6 +31,7 @@ __all__ = [
     "ArrayKernel",
     "DoseKernel",
     "DoseMethod",
+    "DoseUncertainty",
     "DoseVolumeHistogram",
     "LocalEnergy",
     "VoxelTiaMethod",
@@ -40,12 +43,14 @@ __all__ = [
     "cumulative_dvh",
     "dice_by_label",
     "dose_at_volume",
+    "dose_uncertainty",
     "dose_volume_table",
     "dvh_table",
     "hu_to_density",
     "kernel_for",
     "local_deposition_dose",
     "predict_therapy_tia",
+    "relative_sd_table",
     "resample_activity",
     "voxel_dose",
     "voxel_tia",
