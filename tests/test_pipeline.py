@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from immunopet.pipeline import EXIT_COMPLETED_WITH_ERRORS, EXIT_OK, Bundle, Task, run_tasks
-from immunopet.pipeline.engine import _levels
+from immunopet.pipeline.schedule import levels as _levels
 from immunopet.pipeline.store import (
     atomic_write,
     find_output,
@@ -524,3 +524,45 @@ def test_tac_step_keeps_the_tac_tracer_and_activity_metrics() -> None:
     assert set(tac.tracer) == {"124I-trastuzumab"}
     assert sorted(set(tac.metric)) == ["activity_bq", "suv_max"]
     assert tac[tac.metric == "activity_bq"].time_h.tolist() == [1.0, 24.0]
+
+
+def test_critical_path_heights_order_ready_tasks() -> None:
+    """Per-subject chains before their leaves: a lesion task (3 below it) outranks a figure."""
+    from immunopet.pipeline.schedule import heights
+
+    tasks = [
+        Task("lesions/A", "lesions", scan_regions),
+        Task("measure/A", "measure", scan_regions, deps=("lesions/A",)),
+        Task("mips/A", "mips", scan_regions, deps=("measure/A",)),
+        Task("tacs/A", "tacs", scan_regions, deps=("measure/A",)),
+        Task("tias/A", "tias", scan_regions, deps=("tacs/A",)),
+        Task("statistics", "statistics", scan_regions, deps=("measure/A",)),
+    ]
+    h = heights(tasks)
+    assert h == {"lesions/A": 3, "measure/A": 2, "tacs/A": 1, "mips/A": 0, "tias/A": 0,
+                 "statistics": 0}  # fmt: skip
+
+
+def _echo_task(options, upstream):  # type: ignore[no-untyped-def]
+    return {"name": options["name"], "upstream": sorted(upstream)}
+
+
+def test_ready_tasks_run_by_critical_path_without_level_barriers(tmp_path: Path) -> None:
+    """One task slot: the chain C0 → C1 → C2 goes first, its C1 (level 1) before the
+    independent X (level 0) — no barrier between dependency levels."""
+    import io
+
+    from immunopet.pipeline.engine import run_tasks
+    from immunopet.pipeline.executors import InlineExecutor
+
+    def t(name, *deps):  # type: ignore[no-untyped-def]
+        return Task(name, "step", _echo_task, {"name": name}, deps=deps)
+
+    tasks = [t("C0"), t("X"), t("C1", "C0"), t("C2", "C1")]
+    executor = InlineExecutor()
+    executor.slots = 1  # type: ignore[attr-defined]
+    log = io.StringIO()
+    summary = run_tasks(tasks, tmp_path, executor=executor, log=log)
+    assert summary.n_computed == len(tasks)
+    order = [json.loads(line)["task"] for line in log.getvalue().splitlines()]
+    assert order == ["C0", "C1", "X", "C2"]  # level by level would be C0, X, C1, C2

@@ -17,6 +17,7 @@ from .core.errors import (
     PhysicsError,
     StudyError,
 )
+from .core.lazy import lazy_exports
 from .core.nuclides import Nuclide, decay_factor
 from .core.scan import Acquisition, Scan
 from .core.version import __version__
@@ -36,21 +37,6 @@ _LAZY = {
     "Study": "immunopet.study",
     "load_study": "immunopet.study",
 }
-
-
-def __getattr__(name: str) -> object:
-    if name in _LAZY:
-        import importlib
-
-        value = getattr(importlib.import_module(_LAZY[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'immunopet' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
-
 
 __all__ = [
     "Acquisition",
@@ -75,3 +61,5 @@ __all__ = [
     "run_study",
     "suv_volume",
 ]
+
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY, eager=[n for n in __all__ if n not in _LAZY])

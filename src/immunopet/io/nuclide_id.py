@@ -26,7 +26,6 @@ disagreeing header is reported as an :class:`~immunopet.core.errors.ImmunopetWar
 from __future__ import annotations
 
 import functools
-import math
 import re
 import warnings
 from typing import Any
@@ -101,28 +100,28 @@ def _try(found: set[str], token: str) -> None:
         pass
 
 
-@functools.lru_cache(maxsize=1)
-def _icrp107_half_lives() -> tuple[tuple[str, ...], np.ndarray]:
-    import radioactivedecay as rd
+@functools.lru_cache(maxsize=2)
+def _icrp107_half_lives(pet_only: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    """(names, half-lives in s) of the CID 4020 PET nuclides, or of all ICRP-107 nuclides."""
+    from ..core.nuclides import _known_nuclides
 
-    names, values = [], []
-    for name in rd.DEFAULTDATA.nuclides:
-        hl = rd.Nuclide(str(name)).half_life("s")
-        if isinstance(hl, float) and math.isfinite(hl):
-            names.append(str(name))
-            values.append(hl)
-    return tuple(names), np.asarray(values)
+    names = sorted(set(_cid4020().values()) if pet_only else _known_nuclides())
+    names = [n for n in names if n in _known_nuclides()]
+    return tuple(names), np.asarray([Nuclide.from_name(n).half_life_s for n in names])
 
 
 def nuclides_with_half_life(half_life_s: float, rel_tol: float = HALF_LIFE_REL_TOL) -> list[str]:
     """Nuclides whose ICRP-107 half-life is within ``rel_tol`` of ``half_life_s``.
 
-    PET nuclides (CID 4020) are returned when any matches, else all ICRP-107 matches.
+    PET nuclides (CID 4020) are returned when any matches, else all ICRP-107 matches (the
+    1252 records are read only then).
     """
-    names, values = _icrp107_half_lives()
-    close = [names[i] for i in np.flatnonzero(np.abs(values / half_life_s - 1.0) <= rel_tol)]
-    pet = sorted(set(close) & set(_cid4020().values()))
-    return pet or sorted(close)
+    for pet_only in (True, False):
+        names, values = _icrp107_half_lives(pet_only)
+        close = [names[i] for i in np.flatnonzero(np.abs(values / half_life_s - 1.0) <= rel_tol)]
+        if close:
+            return sorted(close)
+    return []
 
 
 def _meaning_nuclides(code_meaning: Any) -> set[str]:

@@ -1,12 +1,14 @@
 """The execution engine: keyed, cached, atomic, failure-isolated tasks.
 
 A :class:`Task` is ``(name, step, function, options, input files, upstream
-tasks)``. The engine groups tasks by dependency depth (all per-scan tasks,
-then per-subject tasks, then cohort tasks), and for each level:
+tasks)``. The engine orders tasks by dependency depth (all per-scan tasks,
+then per-subject tasks, then cohort tasks) and, as soon as a task's upstream
+tasks are resolved (no barrier between levels: a cohort task runs while other
+subjects' per-subject tasks still do):
 
-1. computes every task's key (:func:`~immunopet.pipeline.store.task_key`);
-2. skips tasks whose output ``OUT/.cache/<step>/<key>.*`` exists (cached);
-3. hands the rest to the executor (process pool or dask.distributed); each
+1. computes its key (:func:`~immunopet.pipeline.store.task_key`);
+2. skips it when its output ``OUT/.cache/<step>/<key>.*`` exists (cached);
+3. else hands it to the executor (process pool or dask.distributed); the
    worker loads its upstream outputs, calls ``func(options, upstream)`` and
    writes the result atomically itself;
 4. records failures — one subject's exception never stops the others; its
@@ -36,6 +38,8 @@ from typing import IO, Any
 from .executors import Executor, make_executor
 from .failure import describe_failure
 from .progress import Reporter
+from .schedule import heights
+from .schedule import levels as graph_levels
 from .store import (
     atomic_write_bytes,
     find_output,
@@ -235,31 +239,6 @@ class RunSummary:
         }
 
 
-def _levels(tasks: Sequence[Task]) -> list[list[Task]]:
-    by_name = {t.name: t for t in tasks}
-    if len(by_name) != len(tasks):
-        raise ValueError("task names must be unique")
-    depth: dict[str, int] = {}
-
-    def level(t: Task, stack: tuple[str, ...] = ()) -> int:
-        if t.name in depth:
-            return depth[t.name]
-        if t.name in stack:
-            raise ValueError(f"dependency cycle through {t.name}")
-        for d in t.deps:
-            if d not in by_name:
-                raise ValueError(f"task {t.name} depends on unknown task {d}")
-        depth[t.name] = 1 + max((level(by_name[d], (*stack, t.name)) for d in t.deps), default=-1)
-        return depth[t.name]
-
-    for t in tasks:
-        level(t)
-    out: list[list[Task]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    for t in tasks:
-        out[depth[t.name]].append(t)
-    return out
-
-
 def run_tasks(
     tasks: Sequence[Task],
     out_dir: str | Path,
@@ -296,7 +275,7 @@ def run_tasks(
     cache = out / ".cache"
     t0 = time.perf_counter()
     _remove_stale_temporaries(cache)
-    levels = _levels(tasks)
+    levels = graph_levels(tasks)
     own_executor = executor is None
     executor = executor or make_executor(workers, scheduler)
     summary = RunSummary(
@@ -305,84 +284,55 @@ def run_tasks(
     )  # fmt: skip
     keys: dict[str, str] = {}
     failed: dict[str, str] = {}  # task name -> root cause task name
-    by_name = {t.name: t for t in tasks}
     if hasattr(executor, "start"):
         executor.start()
     reporter = Reporter(tasks, quiet, log)
+    # Tasks in dependency-level order: among the ready ones, earlier levels go first.
+    waiting = [t for level in levels for t in level]
+    order = {t.name: i for i, t in enumerate(waiting)}
+    height = heights(tasks)
+    # The local pool runs `slots` tasks at a time: the engine keeps no more in flight, so
+    # that it can choose the next task when a worker frees up (dask schedules its own).
+    slots = getattr(executor, "slots", None)
+    resolved: set[str] = set()
+    in_flight: dict[Any, Task] = {}
     try:
-        for level in levels:
-            calls: list[TaskCall] = []
-            for task in level:
-                bad = [d for d in task.deps if d in failed]
-                if bad and not task.optional_deps:
-                    failed[task.name] = failed[bad[0]]
-                    summary.skipped.append(
-                        {
-                            "task": task.name,
-                            "subject": task.subject,
-                            "step": task.step,
-                            "because": failed[bad[0]],
-                        }
-                    )
-                    reporter.event(task, "skipped", because=failed[bad[0]])
-                    continue
-                good = {d: keys[d] for d in task.deps if d not in failed}
-                key = task_key(task.func, task.options, task.inputs, good, version)
-                keys[task.name] = key
-                stem = cache / task.step / key
-                warn_path = cache / ".warnings" / f"{key}.json"
-                existing = find_output(stem)
-                if existing is not None:
-                    summary.outputs[task.name] = existing
-                    summary.n_cached += 1
-                    if warn_path.is_file():
-                        _add_warnings(summary, task, json.loads(warn_path.read_text()))
-                    reporter.event(task, "cached", key=key)
-                    continue
-                upstream = {d: str(summary.outputs[d]) for d in good}
-                calls.append(
-                    TaskCall(
-                        task.name, task.func, dict(task.options), upstream, str(stem),
-                        str(warn_path),
-                    )
-                )  # fmt: skip
-            if not calls:
-                continue
-            for call, result in executor.map_unordered(execute, calls):
-                task = by_name[call.name]
-                if isinstance(result, BaseException):  # the worker itself died
+        while waiting or in_flight:
+            progress = True
+            while progress:  # resolving from the cache can make more tasks ready
+                progress = False
+                # The longest chain of downstream tasks first (critical path, counted in
+                # tasks), then cohort tasks (a long statistics task starts as soon as it
+                # can, beside the per-subject rest), then the graph's order.
+                ready = sorted(
+                    (t for t in waiting if all(d in resolved for d in t.deps)),
+                    key=lambda t: (-height[t.name], t.subject is not None, order[t.name]),
+                )
+                chosen = {t.name for t in ready}
+                for task in ready:
+                    if slots is not None and len(in_flight) >= slots:
+                        chosen.discard(task.name)
+                        continue
+                    call = _prepare(task, cache, version, keys, failed, summary, reporter)
+                    if call is None:  # cached or skipped
+                        resolved.add(task.name)
+                        progress = True
+                    else:
+                        in_flight[executor.submit(execute, call)] = task
+                waiting = [t for t in waiting if t.name not in chosen]
+            if not in_flight:
+                break  # nothing running and nothing ready: a dependency cycle is refused earlier
+            for future in executor.wait_any(list(in_flight)):
+                task = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker itself died (OOM, segfault), KilledWorker
                     result = TaskOutcome(
-                        call.name,
-                        False,
-                        error_type=type(result).__name__,
-                        message=str(result) or repr(result),
-                    )
-                _add_warnings(summary, task, result.warnings)
-                summary.compute_seconds += result.seconds
-                summary.worker_peak_bytes = max(summary.worker_peak_bytes, result.worker_peak_bytes)
-                if result.ok:
-                    summary.outputs[task.name] = Path(result.path)  # type: ignore[arg-type]
-                    summary.n_computed += 1
-                    reporter.event(task, "done", seconds=round(result.seconds, 4))
-                else:
-                    failed[task.name] = task.name
-                    summary.errors.append(
-                        {
-                            "subject": task.subject,
-                            "step": task.step,
-                            "task": task.name,
-                            "error_type": result.error_type,
-                            "message": result.message,
-                            "file": result.file,
-                            "field": result.field,
-                        }
-                    )
-                    reporter.event(
-                        task, "error", error_type=result.error_type, message=result.message
-                    )
-                    if log is not None and result.traceback:
-                        record = {"event": "traceback", "task": task.name, "text": result.traceback}
-                        log.write(json.dumps(record) + "\n")
+                        task.name, False, error_type=type(exc).__name__,
+                        message=str(exc) or repr(exc),
+                    )  # fmt: skip
+                _record(task, result, summary, failed, reporter, log)
+                resolved.add(task.name)
     finally:
         reporter.close()
         if own_executor:
@@ -396,6 +346,71 @@ def run_tasks(
     info = {**dict(run_info or {}), **summary.as_dict()}
     atomic_write_bytes(out / "run.json", json.dumps(info, indent=2, default=str).encode())
     return summary
+
+
+def _prepare(
+    task: Task,
+    cache: Path,
+    version: str,
+    keys: dict[str, str],
+    failed: dict[str, str],
+    summary: RunSummary,
+    reporter: Reporter,
+) -> TaskCall | None:
+    """The call of a task whose upstream tasks are resolved, or None (skipped or cached)."""
+    bad = [d for d in task.deps if d in failed]
+    if bad and not task.optional_deps:
+        failed[task.name] = failed[bad[0]]
+        summary.skipped.append(
+            {"task": task.name, "subject": task.subject, "step": task.step,
+             "because": failed[bad[0]]}
+        )  # fmt: skip
+        reporter.event(task, "skipped", because=failed[bad[0]])
+        return None
+    good = {d: keys[d] for d in task.deps if d not in failed}
+    key = task_key(task.func, task.options, task.inputs, good, version)
+    keys[task.name] = key
+    stem = cache / task.step / key
+    warn_path = cache / ".warnings" / f"{key}.json"
+    existing = find_output(stem)
+    if existing is not None:
+        summary.outputs[task.name] = existing
+        summary.n_cached += 1
+        if warn_path.is_file():
+            _add_warnings(summary, task, json.loads(warn_path.read_text()))
+        reporter.event(task, "cached", key=key)
+        return None
+    upstream = {d: str(summary.outputs[d]) for d in good}
+    return TaskCall(task.name, task.func, dict(task.options), upstream, str(stem), str(warn_path))
+
+
+def _record(
+    task: Task,
+    result: TaskOutcome,
+    summary: RunSummary,
+    failed: dict[str, str],
+    reporter: Reporter,
+    log: IO[str] | None,
+) -> None:
+    """Add a finished task's outcome (output, warnings, error) to the summary."""
+    _add_warnings(summary, task, result.warnings)
+    summary.compute_seconds += result.seconds
+    summary.worker_peak_bytes = max(summary.worker_peak_bytes, result.worker_peak_bytes)
+    if result.ok:
+        summary.outputs[task.name] = Path(result.path)  # type: ignore[arg-type]
+        summary.n_computed += 1
+        reporter.event(task, "done", seconds=round(result.seconds, 4))
+        return
+    failed[task.name] = task.name
+    summary.errors.append(
+        {"subject": task.subject, "step": task.step, "task": task.name,
+         "error_type": result.error_type, "message": result.message,
+         "file": result.file, "field": result.field}
+    )  # fmt: skip
+    reporter.event(task, "error", error_type=result.error_type, message=result.message)
+    if log is not None and result.traceback:
+        record = {"event": "traceback", "task": task.name, "text": result.traceback}
+        log.write(json.dumps(record) + "\n")
 
 
 def _add_warnings(summary: RunSummary, task: Task, found: Sequence[str]) -> None:

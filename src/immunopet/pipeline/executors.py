@@ -1,9 +1,11 @@
 """Where tasks run: a local process pool, or a dask.distributed cluster.
 
-Both take a batch of independent picklable calls and yield their outcomes as
-they complete; the engine feeds them one dependency level at a time. No
-scheduling of our own: :class:`concurrent.futures.ProcessPoolExecutor` or
-dask's ``Client.submit`` + ``as_completed`` do the work.
+Each executor submits one picklable call and returns a future; ``wait_any``
+blocks until at least one of the given futures is done. The engine submits a task
+as soon as its upstream tasks are done (no barrier between dependency levels), so
+a long cohort task never leaves the other workers idle while per-subject work is
+left. No scheduling of our own beyond that: :class:`concurrent.futures.ProcessPoolExecutor`
+or dask's ``Client.submit`` + ``wait`` do the work. ``map_unordered`` runs a batch.
 
 With a remote scheduler (``tcp://HOST:PORT``) the output folder must be on a
 file system the workers share, because each worker writes its task's output
@@ -36,7 +38,15 @@ __all__ = ["DaskExecutor", "Executor", "InlineExecutor", "LocalExecutor", "make_
 
 
 class Executor(Protocol):
-    """Runs ``fn(call)`` for each call; yields ``(call, result_or_exception)``."""
+    """Runs ``fn(call)``: one at a time (``submit`` / ``wait_any``) or a batch."""
+
+    def submit(self, fn: Callable[[Any], Any], call: Any) -> Any:
+        """A future of ``fn(call)`` (``result()`` gives the value or raises)."""
+        ...
+
+    def wait_any(self, futures: Sequence[Any]) -> list[Any]:
+        """Block until at least one of ``futures`` is done; return the done ones."""
+        ...
 
     def map_unordered(
         self, fn: Callable[[Any], Any], calls: Sequence[Any]
@@ -47,6 +57,31 @@ class Executor(Protocol):
     description: str
 
 
+def _done_future(value: Any = None, error: BaseException | None = None) -> cf.Future[Any]:
+    future: cf.Future[Any] = cf.Future()
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(value)
+    return future
+
+
+def _map_with(executor: Any, fn: Callable[[Any], Any], calls: Sequence[Any]):  # type: ignore[no-untyped-def]
+    """``map_unordered`` on top of ``submit`` / ``wait_any``: ``(call, result_or_exception)``."""
+    pending = {executor.submit(fn, call): call for call in calls}
+    try:
+        while pending:
+            for fut in executor.wait_any(list(pending)):
+                call = pending.pop(fut)
+                try:
+                    yield call, fut.result()
+                except Exception as exc:  # a worker died (OOM, segfault), KilledWorker…
+                    yield call, exc
+    finally:
+        for fut in pending:
+            fut.cancel()
+
+
 class InlineExecutor:
     """Runs the calls one after another in this process (``--workers 0``, debugging)."""
 
@@ -55,14 +90,19 @@ class InlineExecutor:
     def start(self) -> None:
         pass
 
+    def submit(self, fn: Callable[[Any], Any], call: Any) -> cf.Future[Any]:
+        try:
+            return _done_future(fn(call))
+        except Exception as exc:
+            return _done_future(error=exc)
+
+    def wait_any(self, futures: Sequence[Any]) -> list[Any]:
+        return list(futures)  # all done when submitted
+
     def map_unordered(
         self, fn: Callable[[Any], Any], calls: Sequence[Any]
     ) -> Iterator[tuple[Any, Any]]:
-        for call in calls:
-            try:
-                yield call, fn(call)
-            except Exception as exc:
-                yield call, exc
+        return _map_with(self, fn, calls)
 
     def close(self) -> None:
         pass
@@ -78,6 +118,9 @@ class LocalExecutor:
         memory_per_worker_gb: float | None = None,
     ) -> None:
         self.workers = max(1, int(workers))
+        #: Tasks the engine keeps in flight: two per worker, one running and one queued
+        #: (so that no worker waits on the parent), the engine choosing the rest itself.
+        self.slots = 2 * self.workers
         self.threads = threads_per_worker(self.workers, threads)
         self.memory_budget_bytes = memory_per_worker_bytes(self.workers, memory_per_worker_gb)
         budget = (
@@ -105,32 +148,31 @@ class LocalExecutor:
         """Start the worker processes (done before any progress display starts)."""
         self._get_pool()
 
+    def submit(self, fn: Callable[[Any], Any], call: Any) -> cf.Future[Any]:
+        try:
+            check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
+        except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
+            return _done_future(error=exc)
+        try:
+            return self._get_pool().submit(fn, call)
+        except cf.process.BrokenProcessPool:
+            # A worker died (OOM, segfault) and broke the pool: start a fresh one.
+            self.close()
+            return self._get_pool().submit(fn, call)
+
+    def wait_any(self, futures: Sequence[Any]) -> list[Any]:
+        done, _ = cf.wait(futures, return_when=cf.FIRST_COMPLETED)
+        broken = any(
+            isinstance(f.exception(), cf.process.BrokenProcessPool) for f in done
+        )  # fmt: skip
+        if broken:
+            self.close()  # the next submit starts a fresh pool
+        return list(done)
+
     def map_unordered(
         self, fn: Callable[[Any], Any], calls: Sequence[Any]
     ) -> Iterator[tuple[Any, Any]]:
-        pool = self._get_pool()
-        futures = {}
-        for call in calls:
-            try:
-                check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
-            except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
-                yield call, exc
-                continue
-            futures[pool.submit(fn, call)] = call
-        broken = False
-        try:
-            for fut in cf.as_completed(futures):
-                try:
-                    yield futures[fut], fut.result()
-                except Exception as exc:  # BrokenProcessPool: a worker died (OOM, segfault)
-                    broken = broken or isinstance(exc, cf.process.BrokenProcessPool)
-                    yield futures[fut], exc
-        finally:
-            for fut in futures:
-                fut.cancel()
-        if broken:
-            # A dead worker breaks the whole pool: start a fresh one for the next level.
-            self.close()
+        return _map_with(self, fn, calls)
 
     def close(self) -> None:
         if self._pool is not None:
@@ -184,23 +226,20 @@ class DaskExecutor:
         self.description = f"dask.distributed client {client.scheduler.address}"
         return self
 
+    def submit(self, fn: Callable[[Any], Any], call: Any) -> Any:
+        # dask keys must not collide with an earlier run's
+        key = f"{getattr(call, 'name', 'task')}-{uuid.uuid4().hex[:8]}"
+        return self._client.submit(fn, call, key=key, pure=False)
+
+    def wait_any(self, futures: Sequence[Any]) -> list[Any]:
+        from distributed import wait
+
+        return list(wait(list(futures), return_when="FIRST_COMPLETED").done)
+
     def map_unordered(
         self, fn: Callable[[Any], Any], calls: Sequence[Any]
     ) -> Iterator[tuple[Any, Any]]:
-        from distributed import as_completed
-
-        run = uuid.uuid4().hex[:8]  # dask keys must not collide with an earlier run's
-        futures = {
-            self._client.submit(
-                fn, call, key=f"{getattr(call, 'name', 'task')}-{run}", pure=False
-            ): call
-            for call in calls
-        }
-        for fut in as_completed(list(futures)):
-            try:
-                yield futures[fut], fut.result()
-            except Exception as exc:  # KilledWorker and the like
-                yield futures[fut], exc
+        return _map_with(self, fn, calls)
 
     def close(self) -> None:
         if getattr(self, "_owns_client", True):

@@ -25,10 +25,10 @@ def mip_file_name(measure_task: str) -> str:
     return f"{measure_task.removeprefix('measure/').replace('/', '_')}.png"
 
 
-@covers("immunopet.report.figures")
+@covers("immunopet.report.mip")
 def draw_mip(options: Mapping[str, Any], upstream: Mapping[str, Any]) -> Bundle:
     """The PNG (as uint8 bytes) of the MIP arrays the measure task stored; empty when none."""
-    from ..report import mip_png
+    from ..report.mip import mip_png
 
     value = upstream[options["measure_task"]]
     if not (isinstance(value, Bundle) and "mip" in value.arrays):

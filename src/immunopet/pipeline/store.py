@@ -162,17 +162,49 @@ def covers(*modules: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     return mark
 
 
+@functools.cache
 def _module_source(name: str) -> str:
-    import importlib
+    """The source text of module ``name``, found without importing it or its packages.
 
-    module = importlib.import_module(name)
-    try:
-        return inspect.getsource(module)
-    except (OSError, TypeError):
-        return "version-only:" + name
+    (``importlib.util.find_spec("a.b")`` imports package ``a``; importing to read the
+    source made the parent load e.g. matplotlib for the figure tasks' keys: 1 s, serial,
+    before any of them could start.) The path finder is asked level by level instead.
+    """
+    from importlib.machinery import PathFinder
+
+    parts = name.split(".")
+    spec = PathFinder.find_spec(parts[0])
+    for part in parts[1:]:
+        locations = getattr(spec, "submodule_search_locations", None)
+        if not locations:
+            spec = None
+            break
+        spec = PathFinder.find_spec(part, list(locations))
+    origin = getattr(spec, "origin", None)
+    if origin and origin.endswith(".py") and Path(origin).is_file():
+        return Path(origin).read_text(encoding="utf-8")
+    return "version-only:" + name
 
 
 def code_fingerprint(func: Callable[..., Any]) -> str:
+    """SHA-256 of the source of ``func`` and of the code it covers (:func:`_code_fingerprint`).
+
+    Computed once per function and process: a run keys hundreds of tasks of a few steps.
+    """
+    while isinstance(func, functools.partial):
+        func = func.func
+    try:
+        return _cached_code_fingerprint(func)
+    except TypeError:  # an unhashable callable
+        return _code_fingerprint(func)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_code_fingerprint(func: Callable[..., Any]) -> str:
+    return _code_fingerprint(func)
+
+
+def _code_fingerprint(func: Callable[..., Any]) -> str:
     """SHA-256 of the source of ``func`` and of the same-module functions it calls.
 
     The module-level functions and classes of ``func``'s own module that it names

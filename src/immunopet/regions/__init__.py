@@ -7,31 +7,7 @@ blood pool is built by :mod:`~immunopet.regions.blood`; lesions are segmented by
 :mod:`~immunopet.regions.registration`.
 """
 
-from .blood import blood_pool, erode_mm
-from .labels import (
-    LabelMap,
-    check_overlap,
-    labels_on_pet_grid,
-    load_label_map,
-    merge_labels,
-    to_immunopet_organs,
-)
-from .lesions import (
-    LesionSet,
-    equivalent_diameter_mm,
-    lesions_from_labels,
-    lesions_from_mask,
-    parse_method,
-    segment_lesions,
-)
-from .partial_volume import PartialVolumeLabels, fractional_occupancy
-from .registration import RigidRegistration, carry_lesions, match_lesions, register_rigid
-from .totalsegmentator import (
-    TOTALSEGMENTATOR_TO_IMMUNOPET,
-    TOTALSEGMENTATOR_V2_TOTAL,
-    label_names_from,
-    read_label_names_json,
-)
+from ..core.lazy import lazy_exports
 
 __all__ = [
     "TOTALSEGMENTATOR_TO_IMMUNOPET",
@@ -59,3 +35,32 @@ __all__ = [
     "segment_lesions",
     "to_immunopet_organs",
 ]
+
+#: Each public name → the module defining it, imported on first use (:mod:`immunopet.core.lazy`).
+_LAZY = {
+    "blood_pool": ".blood",
+    "erode_mm": ".blood",
+    "LabelMap": ".labels",
+    "check_overlap": ".labels",
+    "labels_on_pet_grid": ".labels",
+    "load_label_map": ".labels",
+    "merge_labels": ".labels",
+    "to_immunopet_organs": ".labels",
+    "LesionSet": ".lesions",
+    "equivalent_diameter_mm": ".lesions",
+    "lesions_from_labels": ".lesions",
+    "lesions_from_mask": ".lesions",
+    "parse_method": ".lesions",
+    "segment_lesions": ".lesions",
+    "PartialVolumeLabels": ".partial_volume",
+    "fractional_occupancy": ".partial_volume",
+    "RigidRegistration": ".registration",
+    "carry_lesions": ".registration",
+    "match_lesions": ".registration",
+    "register_rigid": ".registration",
+    "TOTALSEGMENTATOR_TO_IMMUNOPET": ".totalsegmentator",
+    "TOTALSEGMENTATOR_V2_TOTAL": ".totalsegmentator",
+    "label_names_from": ".totalsegmentator",
+    "read_label_names_json": ".totalsegmentator",
+}
+__getattr__, __dir__ = lazy_exports(__name__, _LAZY)

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import ndimage
 
 from ..core.volume import Volume
-from .label_kernels import label_mask
-from .labels import LabelMap
-from .lesions import LesionSet, lesions_from_labels, segment_lesions
+
+if TYPE_CHECKING:  # the policy is data the engine's parent builds: no SciPy there
+    from .labels import LabelMap
+    from .lesions import LesionSet
 
 __all__ = ["LesionPolicy"]
 
@@ -47,6 +48,8 @@ def organ_medians(values: np.ndarray, labels: np.ndarray) -> np.ndarray:
     """
     lab = labels if np.issubdtype(labels.dtype, np.integer) else labels.astype(np.intp)
     median = np.zeros(int(lab.max(initial=0)) + 1)
+    from scipy import ndimage
+
     for number, box in enumerate(ndimage.find_objects(lab), start=1):
         if box is not None:
             median[number] = np.median(values[box][lab[box] == number].astype(np.float64))
@@ -84,6 +87,10 @@ class LesionPolicy:
 
     def search_mask(self, suv: Volume, organs: LabelMap | None) -> np.ndarray | None:
         """Voxels where a lesion may lie (rules 1–2), or None without an organ map."""
+        from scipy import ndimage
+
+        from .label_kernels import label_mask
+
         if organs is None:
             return None
         excluded = [n for n, name in organs.names.items() if name in set(self.exclude_regions)]
@@ -110,6 +117,8 @@ class LesionPolicy:
 
     def liver_floor_suv(self, suv: Volume, organs: LabelMap | None) -> float:
         """The SUVmax a lesion must reach (rule 3); −inf when the rule does not apply."""
+        from .label_kernels import label_mask
+
         if organs is None or not self.min_liver_ratio:
             return -np.inf
         liver = [n for n, name in organs.names.items() if name == "liver"]
@@ -120,6 +129,9 @@ class LesionPolicy:
 
     def find(self, suv: Volume, organs: LabelMap | None = None) -> LesionSet:
         """Lesions of an SUV volume under this policy (``organs`` on the SUV grid, or None)."""
+        from .label_kernels import label_mask
+        from .lesions import lesions_from_labels, segment_lesions
+
         lesions = segment_lesions(
             suv,
             self.method,

@@ -8,7 +8,7 @@ scan gives the same lesions and numbers whichever way it is analysed.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +17,13 @@ from pydantic import BaseModel, ConfigDict
 from ..core.errors import InputError, StudyError
 from ..core.scan import Scan
 from ..core.volume import Volume
-from ..regions.labels import LabelMap
 from ..regions.lesion_policy import LesionPolicy
-from ..regions.lesions import LesionSet
 from ..study import LesionOptions, ScanEntry, Study, Subject
 from .tables import MeasurementTable
+
+if TYPE_CHECKING:  # imported where used: the engine's parent builds tasks without SciPy/ITK
+    from ..regions.labels import LabelMap
+    from ..regions.lesions import LesionSet
 
 __all__ = [
     "ScanInput",
@@ -249,6 +251,8 @@ def find_lesions(
     else:
         lesions = policy.find(suv, organ_labels(si, scan.pet))
     table = lesions.table.assign(subject=si.subject, scan_id=si.scan_id, tracer=si.tracer)
+    from ..regions.lesions import LesionSet
+
     return LesionSet(lesions.labels, table), suv
 
 
