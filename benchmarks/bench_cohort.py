@@ -5,8 +5,9 @@ subject an FDG and three ¹²⁴I scans, organ labels, one lesion) is analysed b
 ``immunopet run`` (:func:`immunopet.pipeline.run_study`, no report) with 1
 and then 2 local worker processes, each run in a fresh process and a fresh
 output folder (nothing cached). Printed: wall time, time per subject,
-throughput ratio, and the peak memory of one worker (``ru_maxrss`` of the
-run's children) — the memory-per-worker figure of the cluster rule of thumb.
+throughput ratio, and the peak memory of one worker (the largest ``ru_maxrss``
+a worker reported with a task, ``RunSummary.worker_peak_bytes``) — the
+memory-per-worker figure of the cluster rule of thumb.
 The floor is the 1-worker run's own compute time divided by the number of
 cores: the best a perfect pool could do.
 
@@ -54,7 +55,7 @@ def child(study_path: Path, out: Path, workers: int) -> dict[str, float]:
         "first_done_s": first,
         "compute_s": summary.compute_seconds,
         "failed": len(summary.errors),
-        "worker_peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9,
+        "worker_peak_gb": summary.worker_peak_bytes / 1e9,
         "parent_peak_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9,
     }
 

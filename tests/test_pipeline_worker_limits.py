@@ -140,3 +140,43 @@ def _touch(options: dict, upstream: dict) -> None:  # type: ignore[type-arg]
 
 def _run_call(call: TaskCall) -> None:
     call.func(call.options, call.upstream)
+
+
+def _double(x: int) -> int:
+    return 2 * x
+
+
+def test_pool_after_numba_parallel_code_uses_a_fork_server() -> None:
+    """A parent that ran numba's parallel (OpenMP) code forks no workers: numba would
+    terminate them (a BrokenProcessPool); the pool then comes from a fork server."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(
+        """
+        import numpy as np
+        from numba import njit, prange
+        from immunopet.pipeline.executors import LocalExecutor
+        from immunopet.pipeline.worker_limits import pool_context
+        print(pool_context().get_start_method())
+        @njit(parallel=True)
+        def total(a):
+            s = 0.0
+            for i in prange(a.size):
+                s += a[i]
+            return s
+        total(np.ones(100))
+        print(pool_context().get_start_method())
+        from test_pipeline_worker_limits import _double
+        if __name__ == "__main__":
+            ex = LocalExecutor(2, threads=1)
+            print(sorted(r for _, r in ex.map_unordered(_double, [1, 2, 3])))
+            ex.close()
+        """
+    )
+    tests = str(Path(__file__).resolve().parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([tests, *sys.path]))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=120)  # fmt: skip
+    assert out.stdout.split("\n")[:3] == ["fork", "forkserver", "[2, 4, 6]"], out.stderr[-2000:]

@@ -31,6 +31,7 @@ from .worker_limits import (
     check_scan_budget,
     init_worker,
     memory_per_worker_bytes,
+    pool_context,
     threads_per_worker,
 )
 
@@ -136,6 +137,7 @@ class LocalExecutor:
         if self._pool is None:
             self._pool = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
+                mp_context=pool_context(),
                 initializer=init_worker,
                 initargs=(self.threads, os.getpid()),
             )

@@ -121,15 +121,63 @@ def _limit_threads(threads: int) -> None:
         pass
 
 
-def _watch_parent(parent_pid: int, interval_s: float) -> None:
+def _numba_threads_launched() -> bool:
+    """Whether this process has started numba's parallel threading layer (None: unknown)."""
+    if "numba" not in sys.modules:
+        return False
+    try:
+        from numba.np.ufunc import parallel
+    except ImportError:
+        return True  # cannot tell: be safe
+    return bool(getattr(parallel, "_is_initialized", True))
+
+
+def pool_context() -> Any:
+    """The multiprocessing context of the local pool.
+
+    ``fork`` (Linux) while this process has not run numba's parallel code: the workers
+    inherit its imports and start at once. Once it has (a notebook or a test session
+    that computed something before starting a run), a forked child of numba's OpenMP
+    threading layer is terminated by numba (GNU libgomp is not fork-safe: numba
+    documentation, "The Threading Layers", fork safety), so the workers come from a
+    ``forkserver``: a fresh process that has run nothing. Elsewhere the platform's
+    default (spawn on Windows and macOS).
+    """
+    import multiprocessing as mp
+
+    methods = mp.get_all_start_methods()
+    if "fork" in methods and sys.platform.startswith("linux") and not _numba_threads_launched():
+        return mp.get_context("fork")
+    if "forkserver" in methods:
+        return mp.get_context("forkserver")
+    return mp.get_context()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else (a reused pid): treat as gone
+        return False
+    return True
+
+
+def _watch_parent(parent_pid: int, run_pid: int, interval_s: float) -> None:
     while True:
-        if os.getppid() != parent_pid:
-            os._exit(1)  # re-parented: the parent is gone
+        if os.getppid() != parent_pid or not _alive(run_pid):
+            os._exit(1)  # re-parented, or the run's process is gone
         time.sleep(interval_s)
 
 
-def init_worker(threads: int, parent_pid: int, interval_s: float = 0.5) -> None:
-    """Process-pool initializer: thread limits, and death with the parent."""
+def init_worker(threads: int, run_pid: int, interval_s: float = 0.5) -> None:
+    """Process-pool initializer: thread limits, and death with the run's process.
+
+    ``run_pid`` is the process that started the pool. The worker's own parent is that
+    process (fork) or the fork server (:func:`pool_context`), which exits when the run's
+    process does; either way a worker whose parent changes, or whose run's process is
+    gone, exits within ``interval_s`` (and at once by ``PR_SET_PDEATHSIG`` on Linux).
+    """
     _limit_threads(threads)
     if sys.platform.startswith("linux"):
         try:
@@ -138,11 +186,13 @@ def init_worker(threads: int, parent_pid: int, interval_s: float = 0.5) -> None:
             libc.prctl(pr_set_pdeathsig, int(signal.SIGTERM), 0, 0, 0)
         except (OSError, AttributeError):
             pass
-    if os.getppid() != parent_pid:
+    parent_pid = os.getppid()
+    if not _alive(run_pid) or parent_pid == 1:
         os._exit(1)
     threading.Thread(
-        target=_watch_parent, args=(parent_pid, interval_s), name="parent-watchdog", daemon=True
-    ).start()
+        target=_watch_parent, args=(parent_pid, run_pid, interval_s), name="parent-watchdog",
+        daemon=True,
+    ).start()  # fmt: skip
 
 
 def _dicom_voxels(folder: Path) -> int | None:

@@ -37,7 +37,9 @@ class Background:
 
     def __enter__(self) -> Background:
         if self.processes:
-            self._pool = cf.ProcessPoolExecutor(self.processes)
+            from ..pipeline.worker_limits import pool_context  # fork unless numba ran here
+
+            self._pool = cf.ProcessPoolExecutor(self.processes, mp_context=pool_context())
         return self
 
     def submit(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
