@@ -102,3 +102,28 @@ def test_bad_requests_exit_2_with_one_line(series, tmp_path, capsys):
                  "-o", str(tmp_path / "d.nii.gz")])  # fmt: skip
     assert code == 2  # an activity map is not a TIA map (unit BQML)
     assert "TIA" in capsys.readouterr().err
+
+
+def test_voxel_dose_mc_on_a_ct_adds_photons_to_local_electrons(tmp_path):
+    """``--method mc --ct``: photon MC on the CT's densities + electrons deposited locally."""
+    tia = np.zeros((9, 9, 9), np.float32)
+    tia[4, 4, 4] = 1e9  # Bq·s
+    tia_path = write_nifti(Volume(tia, SPACING, unit="Bq*s"), tmp_path / "tia.nii.gz",
+                           sidecar={"Units": "Bq*s"})  # fmt: skip
+    ct = write_nifti(Volume(np.zeros(tia.shape, np.float32), SPACING, unit="HU"),
+                     tmp_path / "ct.nii.gz", sidecar={"Units": "HU"})  # fmt: skip
+    out = tmp_path / "mc.nii.gz"
+    code = _run(["voxel-dose", str(tia_path), "--nuclide", "I-131", "--method", "mc",
+                 "--ct", str(ct), "--histories", "20000", "-o", str(out)])  # fmt: skip
+    assert code == 0
+    dose = np.asarray(read_nifti(out).array)
+    assert dose[4, 4, 4] > 0 and dose[4, 4, 6] > 0  # photons reach beyond the source voxel
+    electron_gy = (
+        1e9
+        * emission_spectrum("I-131").electron_energy_per_decay_mev
+        * (1.602176634e-13)
+        / (1.03 * 0.064e-3)
+    )  # water-like CT (0 HU): ρ ≈ 1.03 g/cm³ (Schneider 2000)
+    assert electron_gy < dose[4, 4, 4] < 1.2 * electron_gy
+    assert _run(["voxel-dose", str(tia_path), "--nuclide", "I-131", "--method", "mc",
+                 "-o", str(out)]) == 2  # no CT: one line, exit 2  # fmt: skip

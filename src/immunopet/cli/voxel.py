@@ -123,7 +123,11 @@ def register(app: typer.Typer) -> None:
         tia: Path = typer.Argument(..., help="TIA map (NIfTI or DICOM), per voxel."),
         nuclide: str = typer.Option(..., "--nuclide", help="Nuclide, e.g. I-131."),
         output: Path = typer.Option(..., "-o", "--output", help="Dose map (NIfTI), Gy."),
-        method: str = typer.Option("dvk", "--method", help="dvk | local | dvk-density."),
+        method: str = typer.Option("dvk", "--method", help="dvk | local | dvk-density | mc."),
+        histories: int = typer.Option(
+            1_000_000, "--histories", help="mc: photons transported (noise ∝ 1/√n)."
+        ),
+        seed: int = typer.Option(0, "--seed", help="mc: random seed."),
         ct: Path | None = typer.Option(None, "--ct", help="CT (HU) for densities."),
         labels: Path | None = typer.Option(None, "--labels", help="Label map for statistics."),
         label_names: Path | None = typer.Option(
@@ -166,7 +170,7 @@ def register(app: typer.Typer) -> None:
                 k = kernel_for(nuclide, tia_vol.spacing_mm, medium)
         dose = voxel_dose(
             tia_vol, k, method=method, nuclide=nuclide, ct=ct_vol, energy=energy,
-            workers=workers,
+            workers=workers, n_histories=histories, seed=seed,
         )  # fmt: skip
         write_nifti(dose, output, sidecar={"Units": "Gy", "method": method, "nuclide": nuclide})
         msg = f"dose max {float(dose.array.max()):.4g} Gy ({method}); wrote {output}"

@@ -165,10 +165,14 @@ class KineticsOptions(StudyModel):
 class VoxelDoseOptions(StudyModel):
     """Voxel dosimetry of each subject's TAC scans (:mod:`immunopet.dosimetry.voxel`)."""
 
-    method: Literal["dvk", "local", "dvk-density"] = Field(
+    method: Literal["dvk", "local", "dvk-density", "mc"] = Field(
         default="dvk",
         description="dvk: dose voxel kernel convolution (soft tissue); local: local energy "
-        "deposition; dvk-density: the kernel scaled by the CT density (needs the CT).",
+        "deposition; dvk-density: the kernel scaled by the CT density (needs the CT); mc: "
+        "photon Monte Carlo on the CT, electrons local (needs the CT).",
+    )
+    histories: int = Field(
+        default=1_000_000, ge=1, description="mc: photons transported per dose map."
     )
     tia_model: Literal["trapezoid", "mono"] = Field(
         default="trapezoid", description="Per-voxel time integral: trapezoid + tail, or mono fit."

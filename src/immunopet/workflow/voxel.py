@@ -132,10 +132,12 @@ def subject_voxel_doses(
     doses, sds, rows = {}, {}, []
     for name, result in tias.items():
         tia = result.tia
-        kernel = None if options.method == "local" else kernel_for(name, tia.spacing_mm)
-        dose_gy = voxel_dose(tia, kernel, method=options.method, nuclide=name, ct=first.ct)
+        kernel = None if options.method in ("local", "mc") else kernel_for(name, tia.spacing_mm)
+        dose_gy = voxel_dose(tia, kernel, method=options.method, nuclide=name, ct=first.ct,
+                             n_histories=options.histories)  # fmt: skip
         doses[name] = dose_gy
-        if result.tia_sd is not None and np.isfinite(np.asarray(result.tia_sd.array)).any():
+        fit_sd = result.tia_sd is not None and np.isfinite(np.asarray(result.tia_sd.array)).any()
+        if fit_sd and options.method != "mc":  # mc: the fit SD through a kernel it has none of
             sds[name] = dose_uncertainty(result.tia_sd, kernel, method=options.method,
                                          nuclide=name, ct=first.ct)  # fmt: skip
         for kind, (volume, names) in label_maps.items():

@@ -6,7 +6,8 @@ Public API::
     resample_activity(activity, reference, transform) -> (Volume, factor)   # activity conserved
     voxel_tia(activity, time_h, nuclide, method="trapezoid"|"mono", mask=...) -> VoxelTiaResult
     predict_therapy_tia(activity, time_h, imaging, therapy, ...) -> VoxelTiaResult
-    voxel_dose(tia, kernel, method="dvk"|"local"|"dvk-density", ct=...) -> Volume (Gy)
+    voxel_dose(tia, kernel, method="dvk"|"local"|"dvk-density"|"mc", ct=...) -> Volume (Gy)
+    monte_carlo_dose(tia, nuclide, ct=..., n_histories=...) -> MonteCarloDose (+ photon SD)
     dose_volume_table(dose, labels, names, subject=...) -> DataFrame (tidy: metric, value, unit)
     dvh_table(dose, labels, names) -> DataFrame (cumulative DVHs)
     dose_uncertainty(tia_sd, kernel, method=...) -> DoseUncertainty (SD maps, Gy)
@@ -21,6 +22,7 @@ from .convolution import ArrayKernel, DoseKernel, clear_kernel_cache, convolve_l
 from .density import MEDIUM_DENSITY_G_CM3, SCHNEIDER_2000_HU_DENSITY, ct_density, hu_to_density
 from .dose import DoseMethod, LocalEnergy, kernel_for, local_deposition_dose, voxel_dose
 from .dvh import DoseVolumeHistogram, cumulative_dvh, dose_at_volume, dose_volume_table, dvh_table
+from .monte_carlo import MonteCarloDose, monte_carlo_dose
 from .tia_maps import VoxelTiaMethod, VoxelTiaResult, predict_therapy_tia, voxel_tia
 from .uncertainty import DoseUncertainty, dose_uncertainty, relative_sd_table
 
@@ -34,6 +36,7 @@ __all__ = [
     "DoseUncertainty",
     "DoseVolumeHistogram",
     "LocalEnergy",
+    "MonteCarloDose",
     "VoxelTiaMethod",
     "VoxelTiaResult",
     "align_time_series",
@@ -49,6 +52,7 @@ __all__ = [
     "hu_to_density",
     "kernel_for",
     "local_deposition_dose",
+    "monte_carlo_dose",
     "predict_therapy_tia",
     "relative_sd_table",
     "resample_activity",

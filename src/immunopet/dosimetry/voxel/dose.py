@@ -72,6 +72,7 @@ class DoseMethod(str, Enum):
     DVK = "dvk"
     LOCAL = "local"
     DVK_DENSITY = "dvk-density"
+    MC = "mc"
 
 
 class LocalEnergy(str, Enum):
@@ -244,8 +245,10 @@ def voxel_dose(
     max_block_bytes: int | None = None,
     min_density_g_cm3: float = 0.01,
     spacing_rtol: float = 1e-3,
+    n_histories: int = 1_000_000,
+    seed: int = 0,
 ) -> Volume:
-    """Absorbed dose map (Gy) of a TIA map by ``"dvk"``, ``"local"`` or ``"dvk-density"``.
+    """Absorbed dose map (Gy) of a TIA map by ``"dvk"``, ``"local"``, ``"dvk-density"`` or ``"mc"``.
 
     Parameters
     ----------
@@ -268,6 +271,9 @@ def voxel_dose(
         Voxels lighter than this get no dose (``"dvk-density"``, ``"local"``).
     spacing_rtol
         Relative tolerance between the kernel's and the TIA's voxel sizes.
+    n_histories, seed
+        ``"mc"`` only: photons transported and the random seed
+        (:func:`.monte_carlo.monte_carlo_dose`, which also gives the photon dose's SD).
 
     Returns
     -------
@@ -282,6 +288,17 @@ def voxel_dose(
         Kernel voxel size ≠ TIA voxel size.
     """
     how = _enum(DoseMethod, method, "method")
+    if how is DoseMethod.MC:
+        from .monte_carlo import monte_carlo_dose
+
+        if nuclide is None:
+            nuclide = getattr(kernel, "nuclide", None) or None
+        if nuclide is None:
+            raise InvalidValueError("method 'mc' needs the nuclide", field="nuclide")
+        return monte_carlo_dose(
+            tia, nuclide, density=density, ct=ct, n_histories=n_histories, seed=seed,
+            min_density_g_cm3=min_density_g_cm3,
+        ).dose  # fmt: skip
     if how is DoseMethod.LOCAL:
         if nuclide is None:
             nuclide = getattr(kernel, "nuclide", None) or None
