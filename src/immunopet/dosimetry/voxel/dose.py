@@ -288,22 +288,19 @@ def voxel_dose(
         Kernel voxel size ≠ TIA voxel size.
     """
     how = _enum(DoseMethod, method, "method")
-    if how is DoseMethod.MC:
-        from .monte_carlo import monte_carlo_dose
-
+    if how in (DoseMethod.MC, DoseMethod.LOCAL):  # from the emissions, not from a kernel
         if nuclide is None:
             nuclide = getattr(kernel, "nuclide", None) or None
         if nuclide is None:
-            raise InvalidValueError("method 'mc' needs the nuclide", field="nuclide")
+            raise InvalidValueError(f"method {how.value!r} needs the nuclide", field="nuclide")
+    if how is DoseMethod.MC:
+        from .monte_carlo import monte_carlo_dose
+
         return monte_carlo_dose(
             tia, nuclide, density=density, ct=ct, n_histories=n_histories, seed=seed,
             min_density_g_cm3=min_density_g_cm3,
         ).dose  # fmt: skip
     if how is DoseMethod.LOCAL:
-        if nuclide is None:
-            nuclide = getattr(kernel, "nuclide", None) or None
-        if nuclide is None:
-            raise InvalidValueError("local deposition needs the nuclide", field="nuclide")
         return local_deposition_dose(
             tia, nuclide, energy=energy, density=density, ct=ct,
             min_density_g_cm3=min_density_g_cm3,
