@@ -566,3 +566,31 @@ def test_ready_tasks_run_by_critical_path_without_level_barriers(tmp_path: Path)
     assert summary.n_computed == len(tasks)
     order = [json.loads(line)["task"] for line in log.getvalue().splitlines()]
     assert order == ["C0", "C1", "X", "C2"]  # level by level would be C0, X, C1, C2
+
+
+def test_study_execution_section_sets_the_run_and_the_flags_win(tmp_path: Path) -> None:
+    """`execution: {workers: 0}` runs inline; `--workers 1` overrides it; keys unchanged."""
+    import yaml
+
+    from immunopet.cli import main
+
+    study = write_dicom_study(tmp_path / "s", 1)
+    doc = yaml.safe_load(study.read_text())
+    doc["execution"] = {"workers": 0, "threads": 1}
+    study.write_text(yaml.safe_dump(doc))
+    for args, executor in (
+        (["--no-report"], "inline"),
+        (["--workers", "1", "--no-report"], "local"),
+    ):
+        out = tmp_path / f"out_{executor}"
+        try:
+            main(["run", str(study), "-o", str(out), "--quiet", *args])
+        except SystemExit as exc:
+            assert exc.code in (0, None)
+        run = json.loads((out / "run.json").read_text())
+        assert run["executor"].startswith(executor), run["executor"]
+    doc["execution"] = {"wokers": 2}
+    study.write_text(yaml.safe_dump(doc))
+    with pytest.raises(SystemExit) as info:
+        main(["run", str(study), "-o", str(tmp_path / "bad"), "--quiet"])
+    assert info.value.code == 2

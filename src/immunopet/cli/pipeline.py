@@ -74,6 +74,14 @@ def run(
     from_bids = is_bids_root(study_file)
     study_file = study_file_for(study_file, out)  # a BIDS root -> OUT/study.yaml
     study = load_study(study_file)  # raises StudyError -> exit 2 before any work
+    run_opts = study.execution  # the study's `execution:` section; the flags win
+    workers = workers if workers is not None else run_opts.workers
+    threads = threads if threads is not None else run_opts.threads
+    memory_per_worker_gb = (
+        memory_per_worker_gb if memory_per_worker_gb is not None
+        else run_opts.memory_per_worker_gb
+    )  # fmt: skip
+    scheduler = scheduler if scheduler is not None else run_opts.scheduler
     if workers is None:
         workers = min(4, os.cpu_count() or 1)
     log = open_log(str(log_file) if log_file else ("-" if log_json else None))

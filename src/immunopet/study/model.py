@@ -26,7 +26,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from ..core.timepoints import parse_time_label_h
 from .base import StudyModel
-from .options import AnalysisOptions
+from .options import AnalysisOptions, ExecutionOptions
 
 __all__ = [
     "LesionTruth",
@@ -234,6 +234,7 @@ class Study(StudyModel):
     description: str | None = None
     subjects: list[Subject] = Field(min_length=1)
     analysis: AnalysisOptions = Field(default_factory=AnalysisOptions)
+    execution: ExecutionOptions = Field(default_factory=ExecutionOptions)
     preclinical: PreclinicalArm | None = None
 
     _source: Path | None = PrivateAttr(default=None)

@@ -36,6 +36,7 @@ def _nuclide(value: str) -> str:
 
 
 __all__ = [
+    "ExecutionOptions",
     "AnalysisOptions",
     "Arm",
     "Comparison",
@@ -362,3 +363,30 @@ class AnalysisOptions(StudyModel):
     kinetics: KineticsOptions = Field(default_factory=KineticsOptions)
     dosimetry: DosimetryOptions = Field(default_factory=DosimetryOptions)
     statistics: StatisticsOptions = Field(default_factory=StatisticsOptions)
+
+
+class ExecutionOptions(StudyModel):
+    """Where and how wide a run goes; changes no number (never part of a task key).
+
+    Every field defaults to automatic; ``immunopet run``'s ``--workers``, ``--threads``,
+    ``--memory-per-worker-gb`` and ``--scheduler`` override the study's values.
+    """
+
+    workers: int | None = Field(
+        default=None, ge=0,
+        description="Local worker processes (0: inline). Default: CPU cores, at most 4.",
+    )  # fmt: skip
+    threads: int | None = Field(
+        default=None, ge=1,
+        description="Threads per local worker (numba, BLAS, FFT). Default: cores // workers.",
+    )  # fmt: skip
+    memory_per_worker_gb: float | None = Field(
+        default=None, gt=0,
+        description="A scan whose images would need more is reported, not run. Default: 90 % "
+        "of the available memory / workers.",
+    )  # fmt: skip
+    scheduler: str | None = Field(
+        default=None,
+        description="A dask.distributed scheduler (tcp://HOST:PORT or local-cluster) instead "
+        "of the local pool.",
+    )
