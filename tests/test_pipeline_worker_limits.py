@@ -180,3 +180,31 @@ def test_pool_after_numba_parallel_code_uses_a_fork_server() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
                          timeout=120)  # fmt: skip
     assert out.stdout.split("\n")[:3] == ["fork", "forkserver", "[2, 4, 6]"], out.stderr[-2000:]
+
+
+def _numba_threads_in_task(_call: object) -> int:
+    return _numba_threads()
+
+
+def test_dask_workers_get_the_memory_guard_and_thread_limit(tmp_path: Path) -> None:
+    """On dask, the worker's --memory-limit is the budget (a scan too big is refused before it
+    is sent) and each task runs with the worker's thread count."""
+    distributed = pytest.importorskip("distributed")
+    from immunopet.pipeline.executors import DaskExecutor
+
+    _write_pet(tmp_path / "pet", (5, 8, 6))
+    scan = {"subject": "S1", "scan_id": "A", "path": str(tmp_path / "pet")}
+    need = estimate_scan_bytes(scan)
+    ran = tmp_path / "ran"
+    call = TaskCall("scan/S1/A", _touch, {"scan": scan, "flag": str(ran)}, {}, str(tmp_path / "o"))
+    with distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None,
+        memory_limit=need - 1,
+    ) as cluster, distributed.Client(cluster) as client:  # fmt: skip
+        ex = DaskExecutor.from_client(client)
+        assert ex.threads == 1 and ex.memory_budget_bytes == need - 1
+        [(got, result)] = list(ex.map_unordered(_run_call, [call]))
+        assert got is call and isinstance(result, MemoryBudgetError)
+        assert not ran.exists()
+        [(_, threads)] = list(ex.map_unordered(_numba_threads_in_task, [None]))
+        assert threads == 1

@@ -30,6 +30,7 @@ from typing import Any, Protocol
 from .worker_limits import (
     check_scan_budget,
     init_worker,
+    limit_threads,
     memory_per_worker_bytes,
     pool_context,
     threads_per_worker,
@@ -56,6 +57,12 @@ class Executor(Protocol):
     def close(self) -> None: ...
 
     description: str
+
+
+def _with_thread_limit(fn: Callable[[Any], Any], call: Any, threads: int) -> Any:
+    """Run ``fn(call)`` in a dask worker with numba / BLAS / FFT limited to ``threads``."""
+    limit_threads(threads)
+    return fn(call)
 
 
 def _done_future(value: Any = None, error: BaseException | None = None) -> cf.Future[Any]:
@@ -217,6 +224,24 @@ class DaskExecutor:
                     value=scheduler,
                 ) from None
             self.description = f"dask.distributed scheduler {scheduler}"
+        self._limits_from_workers()
+
+    def _limits_from_workers(self) -> None:
+        """Threads and memory budget per task from the cluster's workers (their smallest).
+
+        A dask worker's own ``--nthreads`` and ``--memory-limit`` set them: each task
+        limits numba / BLAS / FFT threads to the worker's thread count (so that tasks ×
+        threads ≤ cores), and a scan that would not fit the memory limit is reported
+        (``MemoryBudgetError``) before it is sent, as on the local pool.
+        """
+        try:
+            workers = list(self._client.scheduler_info().get("workers", {}).values())
+        except Exception:  # noqa: BLE001 - an older or a busy scheduler: no limits
+            workers = []
+        threads = [int(w.get("nthreads") or 0) for w in workers]
+        memory = [int(w.get("memory_limit") or 0) for w in workers]
+        self.threads = max(1, min((t for t in threads if t > 0), default=1))
+        self.memory_budget_bytes = min((m for m in memory if m > 0), default=None)
 
     @classmethod
     def from_client(cls, client: Any) -> DaskExecutor:
@@ -226,16 +251,24 @@ class DaskExecutor:
         self._client = client
         self._owns_client = False
         self.description = f"dask.distributed client {client.scheduler.address}"
+        self._limits_from_workers()
         return self
 
     def submit(self, fn: Callable[[Any], Any], call: Any) -> Any:
+        try:
+            check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
+        except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
+            return _done_future(error=exc)
         # dask keys must not collide with an earlier run's
         key = f"{getattr(call, 'name', 'task')}-{uuid.uuid4().hex[:8]}"
-        return self._client.submit(fn, call, key=key, pure=False)
+        return self._client.submit(_with_thread_limit, fn, call, self.threads, key=key, pure=False)
 
     def wait_any(self, futures: Sequence[Any]) -> list[Any]:
         from distributed import wait
 
+        refused = [f for f in futures if isinstance(f, cf.Future)]  # done before sending
+        if refused:
+            return refused
         return list(wait(list(futures), return_when="FIRST_COMPLETED").done)
 
     def map_unordered(

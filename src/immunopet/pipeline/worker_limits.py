@@ -37,6 +37,7 @@ __all__ = [
     "check_scan_budget",
     "estimate_scan_bytes",
     "init_worker",
+    "limit_threads",
     "memory_per_worker_bytes",
     "threads_per_worker",
 ]
@@ -94,7 +95,8 @@ def memory_per_worker_bytes(workers: int, memory_gb: float | None = None) -> int
     return int(0.9 * avail / max(1, int(workers)))
 
 
-def _limit_threads(threads: int) -> None:
+def limit_threads(threads: int) -> None:
+    """Limit this process's (and, for numba and FFT, this thread's) compute threads."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(threads)
     # NUMBA_NUM_THREADS is left alone: numba re-reads it when it compiles, and a value
@@ -178,7 +180,7 @@ def init_worker(threads: int, run_pid: int, interval_s: float = 0.5) -> None:
     process does; either way a worker whose parent changes, or whose run's process is
     gone, exits within ``interval_s`` (and at once by ``PR_SET_PDEATHSIG`` on Linux).
     """
-    _limit_threads(threads)
+    limit_threads(threads)
     if sys.platform.startswith("linux"):
         try:
             libc = ctypes.CDLL(None, use_errno=True)
