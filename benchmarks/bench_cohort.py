@@ -20,7 +20,7 @@ numba's first dispatch, in the parent and in every worker at once), printed as
 
 Run::
 
-    PYTHONPATH=src python benchmarks/bench_cohort.py [--subjects 6] [--voxels 40]
+    PYTHONPATH=src python benchmarks/bench_cohort.py [--subjects 6 24] [--voxels 40]
 """
 
 from __future__ import annotations
@@ -70,7 +70,8 @@ def run(study_path: Path, out: Path, workers: int) -> dict[str, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--subjects", type=int, default=6)
+    parser.add_argument("--subjects", type=int, nargs="+", default=[6, 24],
+                        help="Cohort sizes, each run with 1 and 2 workers (default 6 24).")  # fmt: skip
     parser.add_argument("--voxels", type=int, default=40)
     parser.add_argument("--child", nargs=3)
     args = parser.parse_args()
@@ -81,19 +82,23 @@ def main() -> None:
     sys.path.insert(0, str(ROOT / "tests"))
     from support.workload import write_dicom_study
 
-    with tempfile.TemporaryDirectory() as tmp:
-        study = write_dicom_study(Path(tmp) / "study", args.subjects, voxels=args.voxels)
-        res = {w: run(study, Path(tmp) / f"out{w}", w) for w in (1, 2)}
-    n = args.subjects
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    for w, r in res.items():
-        print(f"{w} worker(s): {r['wall_s']:6.1f} s for {n} subjects ({r['wall_s'] / n:5.2f} s "
-              f"per subject), failed {r['failed']}, worker peak RSS {r['worker_peak_gb']:.2f} GB, "
-              f"parent {r['parent_peak_gb']:.2f} GB; first task done after "
-              f"{r['first_done_s']:.1f} s (imports: each process's fixed start)")  # fmt: skip
-    floor = res[1]["compute_s"] / max(1, cores or 1)
-    print(f"floor (1-worker compute {res[1]['compute_s']:.1f} s / {cores} cores): {floor:.1f} s")
-    print(f"throughput 2 vs 1 worker: {res[1]['wall_s'] / res[2]['wall_s']:.2f}× (target ≥ 1.8×)")
+    for n in args.subjects:
+        with tempfile.TemporaryDirectory() as tmp:
+            study = write_dicom_study(Path(tmp) / "study", n, voxels=args.voxels)
+            res = {w: run(study, Path(tmp) / f"out{w}", w) for w in (1, 2)}
+        print(f"== {n} subjects")
+        for w, r in res.items():
+            print(f"{w} worker(s): {r['wall_s']:6.1f} s for {n} subjects ({r['wall_s'] / n:5.2f} s "
+                  f"per subject), failed {r['failed']}, worker peak RSS "
+                  f"{r['worker_peak_gb']:.2f} GB, parent {r['parent_peak_gb']:.2f} GB; first task "
+                  f"done after {r['first_done_s']:.1f} s (each process's fixed start)")  # fmt: skip
+        floor = res[1]["compute_s"] / max(1, cores or 1)
+        print(
+            f"floor (1-worker compute {res[1]['compute_s']:.1f} s / {cores} cores): {floor:.1f} s"
+        )
+        print(f"throughput 2 vs 1 worker at {n} subjects: "
+              f"{res[1]['wall_s'] / res[2]['wall_s']:.2f}× (target ≥ 1.8×)")  # fmt: skip
 
 
 if __name__ == "__main__":
