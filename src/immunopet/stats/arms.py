@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.errors import MissingFieldError
 from .compare import run_test
 from .descriptive import describe
 from .lesions import tracer_matches
@@ -61,6 +62,13 @@ STATISTICS_COLUMNS = [
 ]
 
 
+def require_columns(table: pd.DataFrame, columns: Iterable[str]) -> None:
+    """Raise :class:`MissingFieldError` for the first of ``columns`` the lesion table lacks."""
+    for col in columns:
+        if col not in table.columns:
+            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
+
+
 @dataclass(frozen=True)
 class LesionArm:
     """Lesions of one tracer (substring), nominal time point (None: all) and group filter."""
@@ -81,7 +89,15 @@ class LesionArm:
             parts.append(self.group_label)
         return " ".join(parts)
 
-    def select(self, table: pd.DataFrame) -> pd.DataFrame:
+    def select(self, table: pd.DataFrame, *, require: Iterable[str] = ()) -> pd.DataFrame:
+        r"""The rows of this arm; ``require`` names columns the caller reads (checked first).
+
+        Raises
+        ------
+        MissingFieldError
+            A ``require``\ d column is not in the table.
+        """
+        require_columns(table, require)
         sub = table[tracer_matches(table["tracer"], self.tracer)]
         if self.time_h is not None:
             at = sub[np.isclose(sub["time_point_h"].astype(float), self.time_h)]

@@ -36,8 +36,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
 
-from ..core.errors import InvalidValueError, MissingFieldError
-from .arms import LesionArm
+from ..core.errors import InvalidValueError
+from .arms import LesionArm, require_columns
 from .clustering import (
     DEFAULT_N_BOOT,
     StatisticsMethod,
@@ -286,9 +286,7 @@ def clustered_detection(
         Rao–Scott, bootstrap) per tracer · time point · group.
     """
     rule = rule or DetectionRule()
-    for col in (cluster_col, lesion_col, time_col, "tracer"):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
+    require_columns(lesions, (cluster_col, lesion_col, time_col, "tracer"))
     by = tuple(c for c in by if c in lesions.columns)
     gen = as_generator(rng)
     key = [cluster_col, lesion_col]
@@ -341,10 +339,7 @@ def clustered_cutoff(
     ``group_col`` and ``metric`` columns; lesions without a value or a group are
     left out. Returns three rows per proportion (see :func:`clustered_detection`).
     """
-    for col in (metric, group_col, cluster_col):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
-    sub = LesionArm(tracer, time_h).select(lesions)
+    sub = LesionArm(tracer, time_h).select(lesions, require=(metric, group_col, cluster_col))
     sub = sub[sub[metric].notna() & sub[group_col].notna()]
     is_pos = sub[group_col].astype(str) == positive
     gen = as_generator(rng)

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import MissingFieldError
-from .arms import time_label_h
+from .arms import require_columns, time_label_h
 from .clustered import clustered_cutoff, clustered_detection
 from .clustering import (
     CLUSTERED_STATISTICS_COLUMNS,
@@ -101,9 +101,7 @@ def statistics_table(
     pandas.DataFrame
         :data:`.clustering.CLUSTERED_STATISTICS_COLUMNS`.
     """
-    for col in (cluster_col, "region", "tracer", "time_point_h"):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
+    require_columns(lesions, (cluster_col, "region", "tracer", "time_point_h"))
     if metric not in lesions.columns:
         measured = sorted(c for c in map(str, lesions.columns) if c.startswith(("suv_", "tnr_")))
         raise MissingFieldError(

@@ -47,7 +47,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy import stats as _sps
 
-from ..core.errors import InvalidValueError, MissingFieldError
+from ..core.errors import InvalidValueError
 from .arms import LesionArm
 from .clustering import StatisticsMethod, cluster_codes, icc_anova, statistics_row
 
@@ -255,10 +255,7 @@ def gee_group_comparison(
     lesion-level Student's t, GEE, mixed model (when ``mixed_model``) and
     patient-level t. A method that cannot be fitted gives a row with a note.
     """
-    for col in (metric, group_col, cluster_col):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
-    sub = LesionArm(tracer, time_h).select(lesions)
+    sub = LesionArm(tracer, time_h).select(lesions, require=(metric, group_col, cluster_col))
     labels = sub[group_col].astype(str)
     sub = sub[labels.isin([a, b]) & sub[metric].notna()]
     if sub.empty:
@@ -334,10 +331,7 @@ def patient_summary(
     ``subject, <group_col>, n_lesions, mean, sd, min, max`` of the lesions of
     ``tracer`` at nominal ``time_h`` (SD with ddof = 1, NaN for one lesion).
     """
-    for col in (metric, cluster_col):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
-    sub = LesionArm(tracer, time_h).select(lesions)
+    sub = LesionArm(tracer, time_h).select(lesions, require=(metric, cluster_col))
     sub = sub[sub[metric].notna()]
     keys = [cluster_col, *([group_col] if group_col in sub.columns else [])]
     out = sub.groupby(keys, dropna=False)[metric].agg(["size", "mean", "std", "min", "max"])

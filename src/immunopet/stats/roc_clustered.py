@@ -38,7 +38,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 from scipy.stats import norm, rankdata
 
-from ..core.errors import InvalidValueError, MissingFieldError
+from ..core.errors import InvalidValueError
 from .arms import LesionArm
 from .clustering import (
     DEFAULT_N_BOOT,
@@ -216,10 +216,7 @@ def clustered_roc(
     Reads the wide lesion table's ``subject``, ``tracer``, ``time_point_h``,
     ``group_col`` and ``metric`` columns.
     """
-    for col in (metric, group_col, cluster_col):
-        if col not in lesions.columns:
-            raise MissingFieldError(f"the lesion table has no column {col!r}", field=col)
-    sub = LesionArm(tracer, time_h).select(lesions)
+    sub = LesionArm(tracer, time_h).select(lesions, require=(metric, group_col, cluster_col))
     sub = sub[sub[metric].notna() & sub[group_col].notna()]
     is_pos = (sub[group_col].astype(str) == positive).to_numpy()
     if is_pos.all() or not is_pos.any():
