@@ -38,6 +38,7 @@ import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pydicom
@@ -57,7 +58,7 @@ from .dicom_source import (
     save_dataset_atomically,
 )
 
-__all__ = ["SR_METRICS", "read_measurement_sr", "write_measurement_sr"]
+__all__ = ["SR_METRICS", "measurement_groups", "read_measurement_sr", "write_measurement_sr"]
 
 PathLike = str | os.PathLike[str]
 
@@ -358,13 +359,8 @@ def write_measurement_sr(
     return save_dataset_atomically(sr, out_path)
 
 
-def read_measurement_sr(path: PathLike) -> pd.DataFrame:
-    """The measurements of a TID 1500 SR as a frame (region, metric, value, unit, segment).
-
-    Metrics are named as in the tidy table when the concept is one
-    :func:`write_measurement_sr` writes (``suv_max``, ``volume_ml``…), else
-    ``"<concept meaning> (<derivation>)"``. ``segment_number`` is 0 for groups
-    without a referenced segment.
+def measurement_groups(path: PathLike) -> list[tuple[Any, int]]:
+    """The measurement groups of a TID 1500 SR file and each one's segment number (0: none).
 
     Raises
     ------
@@ -382,15 +378,33 @@ def read_measurement_sr(path: PathLike) -> pd.DataFrame:
         raise InputError(
             f"not a readable TID 1500 measurement report ({type(exc).__name__}: {exc})", file=p
         ) from None
-    records = []
     groups = [
         *report.get_volumetric_roi_measurement_groups(),
         *report.get_image_measurement_groups(),
     ]
+    out = []
     for group in groups:
-        region = str(group.tracking_identifier)
         ref = getattr(group, "referenced_segment", None)
-        segment = int(ref.referenced_segment_numbers[0]) if ref is not None else 0
+        out.append((group, int(ref.referenced_segment_numbers[0]) if ref is not None else 0))
+    return out
+
+
+def read_measurement_sr(path: PathLike) -> pd.DataFrame:
+    """The measurements of a TID 1500 SR as a frame (region, metric, value, unit, segment).
+
+    Metrics are named as in the tidy table when the concept is one
+    :func:`write_measurement_sr` writes (``suv_max``, ``volume_ml``…), else
+    ``"<concept meaning> (<derivation>)"``. ``segment_number`` is 0 for groups
+    without a referenced segment.
+
+    Raises
+    ------
+    InputError
+        Not a readable DICOM SR measurement report.
+    """
+    records = []
+    for group, segment in measurement_groups(path):
+        region = str(group.tracking_identifier)
         for m in group.get_measurements():
             derivation = m.derivation
             if m.name == codes.SCT.Volume:

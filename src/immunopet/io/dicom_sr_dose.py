@@ -53,7 +53,7 @@ from .dicom_source import (
     _software_version,
     save_dataset_atomically,
 )
-from .dicom_sr import _code_of, _segments, measurement_report, seg_and_source
+from .dicom_sr import _code_of, _segments, measurement_groups, measurement_report, seg_and_source
 
 __all__ = ["DOSE_QUANTITIES", "PRIVATE_SCHEME", "read_dose_sr", "write_dose_sr"]
 
@@ -221,28 +221,11 @@ def read_dose_sr(path: PathLike) -> pd.DataFrame:
         ``region``, ``quantity`` (:data:`DOSE_QUANTITIES` keys), ``value``, ``unit``,
         ``segment_number`` (0: no segment), ``tracking_uid``.
     """
-    import highdicom as hd
-
-    p = Path(path)
-    try:
-        report = hd.sr.srread(str(p)).content
-        if not isinstance(report, hd.sr.MeasurementReport):
-            report = hd.sr.MeasurementReport.from_sequence(report)
-    except Exception as exc:  # pydicom/highdicom raise many types for non-TID-1500 content
-        raise InputError(
-            f"not a readable TID 1500 measurement report ({type(exc).__name__}: {exc})", file=p
-        ) from None
     by_concept = {
         (str(c.value), c.scheme_designator): q for q, (c, _, _) in DOSE_QUANTITIES.items()
     }
     records = []
-    groups = [
-        *report.get_volumetric_roi_measurement_groups(),
-        *report.get_image_measurement_groups(),
-    ]
-    for group in groups:
-        ref = getattr(group, "referenced_segment", None)
-        segment = int(ref.referenced_segment_numbers[0]) if ref is not None else 0
+    for group, segment in measurement_groups(path):
         for m in group.get_measurements():
             quantity = by_concept.get((str(m.name.value), m.name.scheme_designator))
             if quantity is None:
