@@ -98,24 +98,34 @@ def _z_interval(est: float, se: float, confidence: float) -> tuple[float, float,
     return est - z * se, est + z * se, p
 
 
-def student_difference(
-    values: ArrayLike, in_a: ArrayLike, clusters: ArrayLike, *, confidence: float = 0.95
-) -> GroupDifference:
-    """Lesion-level (independent) Student's t: pooled-variance difference, t CI, p."""
-    y, a, _codes, k = _inputs(values, in_a, clusters)
-    ya, yb = y[a], y[~a]
+def _pooled_t(
+    ya: np.ndarray, yb: np.ndarray, confidence: float
+) -> tuple[float, float, float, float, float, int]:
+    """Difference of means with the pooled-variance SE, its t interval and two-tailed p.
+
+    Returns ``(estimate, se, low, high, p, df)`` (Student's t, df = n_a + n_b − 2).
+    """
     df = ya.size + yb.size - 2
     sp2 = ((ya.size - 1) * ya.var(ddof=1) + (yb.size - 1) * yb.var(ddof=1)) / df
     se = math.sqrt(sp2 * (1 / ya.size + 1 / yb.size))
     est = float(ya.mean() - yb.mean())
     t = float(_sps.t.ppf(0.5 + confidence / 2, df))
     p = float(_sps.ttest_ind(ya, yb).pvalue)
+    return est, se, est - t * se, est + t * se, p, df
+
+
+def student_difference(
+    values: ArrayLike, in_a: ArrayLike, clusters: ArrayLike, *, confidence: float = 0.95
+) -> GroupDifference:
+    """Lesion-level (independent) Student's t: pooled-variance difference, t CI, p."""
+    y, a, _codes, k = _inputs(values, in_a, clusters)
+    est, se, low, high, p, df = _pooled_t(y[a], y[~a], confidence)
     return GroupDifference(
         StatisticsMethod.LESION_LEVEL,
         est,
         se,
-        est - t * se,
-        est + t * se,
+        low,
+        high,
         p,
         int(y.size),
         k,
@@ -215,18 +225,13 @@ def patient_level_difference(
             k,
             f"{ma.size} vs {mb.size} patients: a t-test needs ≥ 2 per group",
         )
-    df = ma.size + mb.size - 2
-    sp2 = ((ma.size - 1) * ma.var(ddof=1) + (mb.size - 1) * mb.var(ddof=1)) / df
-    se = math.sqrt(sp2 * (1 / ma.size + 1 / mb.size))
-    est = float(ma.mean() - mb.mean())
-    t = float(_sps.t.ppf(0.5 + confidence / 2, df))
-    p = float(_sps.ttest_ind(ma, mb).pvalue)
+    est, se, low, high, p, df = _pooled_t(ma, mb, confidence)
     return GroupDifference(
         StatisticsMethod.PATIENT_LEVEL,
         est,
         se,
-        est - t * se,
-        est + t * se,
+        low,
+        high,
         p,
         int(y.size),
         k,
