@@ -38,8 +38,7 @@ from typing import IO, Any
 from .executors import Executor, make_executor
 from .failure import describe_failure
 from .progress import Reporter
-from .schedule import heights
-from .schedule import levels as graph_levels
+from .schedule import ReadyQueue
 from .store import (
     atomic_write_bytes,
     find_output,
@@ -275,7 +274,7 @@ def run_tasks(
     cache = out / ".cache"
     t0 = time.perf_counter()
     _remove_stale_temporaries(cache)
-    levels = graph_levels(tasks)
+    queue = ReadyQueue(tasks)  # refuses unknown upstream names and cycles before any work
     own_executor = executor is None
     executor = executor or make_executor(workers, scheduler)
     summary = RunSummary(
@@ -287,41 +286,21 @@ def run_tasks(
     if hasattr(executor, "start"):
         executor.start()
     reporter = Reporter(tasks, quiet, log)
-    # Tasks in dependency-level order: among the ready ones, earlier levels go first.
-    waiting = [t for level in levels for t in level]
-    order = {t.name: i for i, t in enumerate(waiting)}
-    height = heights(tasks)
     # The local pool runs `slots` tasks at a time: the engine keeps no more in flight, so
     # that it can choose the next task when a worker frees up (dask schedules its own).
     slots = getattr(executor, "slots", None)
-    resolved: set[str] = set()
     in_flight: dict[Any, Task] = {}
     try:
-        while waiting or in_flight:
-            progress = True
-            while progress:  # resolving from the cache can make more tasks ready
-                progress = False
-                # The longest chain of downstream tasks first (critical path, counted in
-                # tasks), then cohort tasks (a long statistics task starts as soon as it
-                # can, beside the per-subject rest), then the graph's order.
-                ready = sorted(
-                    (t for t in waiting if all(d in resolved for d in t.deps)),
-                    key=lambda t: (-height[t.name], t.subject is not None, order[t.name]),
-                )
-                chosen = {t.name for t in ready}
-                for task in ready:
-                    if slots is not None and len(in_flight) >= slots:
-                        chosen.discard(task.name)
-                        continue
-                    call = _prepare(task, cache, version, keys, failed, summary, reporter)
-                    if call is None:  # cached or skipped
-                        resolved.add(task.name)
-                        progress = True
-                    else:
-                        in_flight[executor.submit(execute, call)] = task
-                waiting = [t for t in waiting if t.name not in chosen]
+        while queue or in_flight:
+            while queue and (slots is None or len(in_flight) < slots):
+                task = queue.pop()
+                call = _prepare(task, cache, version, keys, failed, summary, reporter)
+                if call is None:  # cached or skipped: its dependents may be ready now
+                    queue.resolve(task.name)
+                else:
+                    in_flight[executor.submit(execute, call)] = task
             if not in_flight:
-                break  # nothing running and nothing ready: a dependency cycle is refused earlier
+                break
             for future in executor.wait_any(list(in_flight)):
                 task = in_flight.pop(future)
                 try:
@@ -332,7 +311,7 @@ def run_tasks(
                         message=str(exc) or repr(exc),
                     )  # fmt: skip
                 _record(task, result, summary, failed, reporter, log)
-                resolved.add(task.name)
+                queue.resolve(task.name)
     finally:
         reporter.close()
         if own_executor:

@@ -2,19 +2,20 @@
 
 :func:`levels` groups tasks by dependency depth (and refuses unknown upstream
 names and cycles); :func:`heights` gives each task the length of its longest
-downstream chain, by which the engine picks among ready tasks (longest first:
-the critical path of a list schedule, Hu, Operations Research 1961;9:841).
+downstream chain, by which :class:`ReadyQueue` orders the ready tasks (longest
+first: the critical path of a list schedule, Hu, Operations Research 1961;9:841).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import heapq
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from .engine import Task
 
-__all__ = ["heights", "levels"]
+__all__ = ["ReadyQueue", "heights", "levels"]
 
 
 def levels(tasks: Sequence[Task]) -> list[list[Task]]:
@@ -49,14 +50,68 @@ def levels(tasks: Sequence[Task]) -> list[list[Task]]:
     return out
 
 
-def heights(tasks: Sequence[Task]) -> dict[str, int]:
-    """Tasks below each task on its longest downstream chain (0: nothing depends on it)."""
+def _dependents(tasks: Sequence[Task]) -> dict[str, list[str]]:
+    """Upstream task name → the names of the tasks that depend on it (once per edge)."""
     below: dict[str, list[str]] = {t.name: [] for t in tasks}
     for t in tasks:
         for d in t.deps:
             below[d].append(t.name)
+    return below
+
+
+def _heights(grouped: list[list[Task]], below: Mapping[str, list[str]]) -> dict[str, int]:
     height: dict[str, int] = {}
-    for level in reversed(levels(tasks)):
+    for level in reversed(grouped):
         for t in level:
             height[t.name] = 1 + max((height[n] for n in below[t.name]), default=-1)
     return height
+
+
+def heights(tasks: Sequence[Task]) -> dict[str, int]:
+    """Tasks below each task on its longest downstream chain (0: nothing depends on it)."""
+    return _heights(levels(tasks), _dependents(tasks))
+
+
+class ReadyQueue:
+    """The tasks whose upstream tasks are all resolved, best first.
+
+    Order: the longest chain of downstream tasks first (critical path, counted in tasks),
+    then cohort tasks (a long statistics task starts as soon as it can, beside the
+    per-subject rest), then dependency level and the graph's order. Each task counts
+    its unresolved upstream tasks, so resolving one costs only its own edges (Kahn's
+    topological sort, Comm ACM 1962;5:558) — never a scan of every waiting task.
+
+    Raises
+    ------
+    ValueError
+        Duplicate names, an unknown upstream task, or a cycle (:func:`levels`).
+    """
+
+    def __init__(self, tasks: Sequence[Task]) -> None:
+        grouped = levels(tasks)
+        self._below = _dependents(tasks)
+        height = _heights(grouped, self._below)
+        ordered = [t for level in grouped for t in level]
+        self._task = {t.name: t for t in ordered}
+        self._key = {
+            t.name: (-height[t.name], t.subject is not None, i) for i, t in enumerate(ordered)
+        }
+        self._missing = {t.name: len(t.deps) for t in ordered}
+        self._heap: list[tuple[tuple[int, bool, int], str]] = []
+        for t in ordered:
+            if not t.deps:
+                heapq.heappush(self._heap, (self._key[t.name], t.name))
+
+    def __bool__(self) -> bool:
+        return bool(self._heap)
+
+    def pop(self) -> Task:
+        """The best ready task (the queue must not be empty)."""
+        return self._task[heapq.heappop(self._heap)[1]]
+
+    def resolve(self, name: str) -> None:
+        """``name`` is done, cached, failed or skipped: its dependents may become ready."""
+        for dependent in self._below[name]:
+            self._missing[dependent] -= 1
+            if self._missing[dependent] == 0:
+                heapq.heappush(self._heap, (self._key[dependent], dependent))
