@@ -27,10 +27,13 @@ import numpy as np
 from ..core.errors import UnknownNuclideError
 from ..core.nuclides import Nuclide, emissions, parse_nuclide_name
 
-__all__ = ["ELECTRON_MASS_MEV", "EmissionSpectrum", "emission_spectrum"]
+__all__ = ["ELECTRON_MASS_MEV", "MEV_TO_J", "EmissionSpectrum", "emission_spectrum"]
 
 #: Electron rest energy m_e c² (MeV), CODATA 2018.
 ELECTRON_MASS_MEV = 0.51099895
+#: 1 MeV in joules, exact since the SI of 2019 (e = 1.602176634e-19 C; CODATA 2018). The
+#: one definition the dosimetry modules use.
+MEV_TO_J = 1.602176634e-13
 
 _PHOTON_KINDS = ("gamma", "X", "annihilation")
 _ELECTRON_KINDS = ("beta+", "beta-", "IE", "auger")

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..core.errors import InputError
 from ..core.nuclides import Nuclide
-from .emission import emission_spectrum
+from .emission import MEV_TO_J, emission_spectrum
 from .kernels.spheres import nuclide_electron_absorbed_mev
 from .transport import _cross_sections, _interact, _isotropic, photon_tables
 from .xsections import MATERIAL_CODES
@@ -43,9 +43,6 @@ __all__ = [
     "sphere_dose_gy",
     "sphere_self_dose_gy_per_bq_s",
 ]
-
-#: 1 MeV in joules (CODATA 2018: e = 1.602176634e-19 C).
-MEV_TO_J = 1.602176634e-13
 
 
 @numba.njit(cache=True)

@@ -43,6 +43,7 @@ from .absorbed_fractions import (
     default_sources,
     source_weight,
 )
+from .emission import MEV_TO_J
 from .phantom import Phantom
 
 __all__ = [
@@ -57,8 +58,6 @@ __all__ = [
     "svalue_table",
 ]
 
-#: CODATA 2018 exact: 1 MeV = 1.602176634e-13 J.
-MEV_TO_J = 1.602176634e-13
 
 _WALLED = ("gallbladder", "stomach", "heart", "urinary_bladder")
 

@@ -42,13 +42,12 @@ import numpy as np
 
 from ...core.errors import InvalidValueError
 from ...core.nuclides import Nuclide, parse_nuclide_name
+from ..emission import MEV_TO_J
 from .media import get_medium
 from .point_kernel import csda_range_cm, electron_sources, radial_energy_deposition
 
 __all__ = ["DEFAULT_HALF_EXTENT_MM", "VoxelKernel", "dose_voxel_kernel", "kernel_cache_dir"]
 
-#: 1 MeV in joules (CODATA 2018: e = 1.602176634e-19 C).
-MEV_TO_J = 1.602176634e-13
 #: Default physical half-extent of the kernel grid (mm); at most ``_MAX_HALF_WIDTH`` voxels.
 DEFAULT_HALF_EXTENT_MM = 100.0
 _MAX_HALF_WIDTH = 40

@@ -22,7 +22,7 @@ Three methods, each a pure function of :class:`~immunopet.core.volume.Volume` ob
     kernel doses in lung and bone close to direct Monte Carlo for β emitters, less so at
     interfaces and for photons. Voxels below ``min_density_g_cm3`` (air) get no dose.
 
-Units: J per MeV is 1.602176634e-13 exactly (SI 2019 elementary charge).
+Units: MeV → J by :data:`immunopet.dosimetry.emission.MEV_TO_J` (exact, SI 2019).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ import numpy as np
 from ...core.errors import GeometryError, ImmunopetError, InvalidValueError, UnsupportedDataError
 from ...core.nuclides import Nuclide
 from ...core.volume import Volume
-from ..emission import emission_spectrum
+from ..emission import MEV_TO_J, emission_spectrum
 from .convolution import DoseKernel, check_kernel_array, convolve_linear
 from .density import MEDIUM_DENSITY_G_CM3, ct_density
 
@@ -50,8 +50,6 @@ __all__ = [
     "voxel_dose",
 ]
 
-#: J per MeV (exact: e = 1.602176634e-19 C, SI brochure 9th ed. 2019).
-J_PER_MEV = 1.602176634e-13
 
 #: Accepted units of a TIA map (per voxel) → factor to Bq·s.
 TIA_UNITS_TO_BQ_S: dict[str, float] = {
@@ -227,7 +225,7 @@ def local_deposition_dose(
     a = tia_bq_s(tia)
     with np.errstate(divide="ignore", invalid="ignore"):
         dose = np.where(
-            rho >= min_density_g_cm3, a * np.float32(delta_mev * J_PER_MEV) / mass_kg, 0.0
+            rho >= min_density_g_cm3, a * np.float32(delta_mev * MEV_TO_J) / mass_kg, 0.0
         ).astype(np.float32)
     return tia.with_array(dose, unit="Gy")
 

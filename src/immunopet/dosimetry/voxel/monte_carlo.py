@@ -38,7 +38,7 @@ import numpy as np
 from ...core.errors import InputError, InvalidValueError
 from ...core.nuclides import Nuclide
 from ...core.volume import Volume
-from ..emission import emission_spectrum
+from ..emission import MEV_TO_J, emission_spectrum
 from ..transport import transport_photons
 from ..xsections import MATERIAL_CODES
 
@@ -50,9 +50,6 @@ MEDIUM_THRESHOLDS_G_CM3: tuple[tuple[str, float], ...] = (
     ("lung", 0.85),
     ("soft_tissue", 1.2),
 )
-
-#: J per MeV (exact: e = 1.602176634e-19 C, SI brochure 9th ed. 2019).
-_J_PER_MEV = 1.602176634e-13
 
 
 @dataclass(frozen=True)
@@ -163,7 +160,7 @@ def monte_carlo_dose(
         # energy the histories sampled (a ratio estimator: deposited + escaped is then
         # exactly the emitted energy, and the sampling noise of the source cancels).
         real_per_simulated = decays * spec.photon_energy_per_decay_mev / result.emitted_mev
-        gy_per_mev = real_per_simulated * _J_PER_MEV / mass_kg
+        gy_per_mev = real_per_simulated * MEV_TO_J / mass_kg
         photon = (result.edep_mev * gy_per_mev).astype(np.float32)
         if result.edep_var_mev2 is not None:
             photon_sd = (np.sqrt(np.maximum(result.edep_var_mev2, 0.0)) * gy_per_mev).astype(
