@@ -153,7 +153,13 @@ def register(app: typer.Typer) -> None:
         workers: int | None = typer.Option(None, "--workers", help="FFT threads."),
     ) -> None:
         """Voxel absorbed dose (Gy) from a TIA map, with DVH statistics per region."""
-        from ..dosimetry.voxel import ArrayKernel, dose_volume_table, kernel_for, voxel_dose
+        from ..dosimetry.voxel import (
+            ArrayKernel,
+            dose_method,
+            dose_volume_table,
+            kernel_for,
+            voxel_dose,
+        )
         from ..io import write_nifti
         from ..io.rt_dose import write_rt_dose
 
@@ -162,7 +168,7 @@ def register(app: typer.Typer) -> None:
             tia_vol = tia_vol.with_array(tia_vol.array, unit="Bq*s")
         ct_vol = _volume(ct, "HU") if ct is not None else None
         k = None
-        if method in ("dvk", "dvk-density"):
+        if dose_method(method).uses_kernel:
             if kernel is not None:
                 kv = _volume(kernel)
                 k = ArrayKernel(kv.array, kv.spacing_mm, medium=medium, nuclide=nuclide)

@@ -96,6 +96,7 @@ def subject_voxel_doses(
 ) -> VoxelDoses:
     """Voxel dose maps and DVH statistics of one subject (see the module docstring)."""
     from ..dosimetry.voxel import (
+        dose_method,
         dose_uncertainty,
         dose_volume_table,
         kernel_for,
@@ -132,7 +133,8 @@ def subject_voxel_doses(
     doses, sds, rows = {}, {}, []
     for name, result in tias.items():
         tia = result.tia
-        kernel = None if options.method in ("local", "mc") else kernel_for(name, tia.spacing_mm)
+        uses_kernel = dose_method(options.method).uses_kernel
+        kernel = kernel_for(name, tia.spacing_mm) if uses_kernel else None
         dose_gy = voxel_dose(tia, kernel, method=options.method, nuclide=name, ct=first.ct,
                              n_histories=options.histories)  # fmt: skip
         doses[name] = dose_gy

@@ -20,7 +20,14 @@ Write dose maps with :func:`immunopet.io.rt_dose.write_rt_dose` (DICOM RT Dose) 
 from .alignment import AlignedSeries, align_time_series, dice_by_label, resample_activity
 from .convolution import ArrayKernel, DoseKernel, clear_kernel_cache, convolve_linear
 from .density import MEDIUM_DENSITY_G_CM3, SCHNEIDER_2000_HU_DENSITY, ct_density, hu_to_density
-from .dose import DoseMethod, LocalEnergy, kernel_for, local_deposition_dose, voxel_dose
+from .dose import (
+    DoseMethod,
+    LocalEnergy,
+    dose_method,
+    kernel_for,
+    local_deposition_dose,
+    voxel_dose,
+)
 from .dvh import DoseVolumeHistogram, cumulative_dvh, dose_at_volume, dose_volume_table, dvh_table
 from .monte_carlo import MonteCarloDose, monte_carlo_dose
 from .tia_maps import VoxelTiaMethod, VoxelTiaResult, predict_therapy_tia, voxel_tia
@@ -45,6 +52,7 @@ __all__ = [
     "ct_density",
     "cumulative_dvh",
     "dice_by_label",
+    "dose_method",
     "dose_at_volume",
     "dose_uncertainty",
     "dose_volume_table",

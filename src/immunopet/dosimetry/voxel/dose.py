@@ -42,6 +42,7 @@ __all__ = [
     "DoseMethod",
     "LocalEnergy",
     "TIA_UNITS_TO_BQ_S",
+    "dose_method",
     "kernel_density_g_cm3",
     "kernel_for",
     "local_deposition_dose",
@@ -72,6 +73,11 @@ class DoseMethod(str, Enum):
     DVK_DENSITY = "dvk-density"
     MC = "mc"
 
+    @property
+    def uses_kernel(self) -> bool:
+        """Whether the method convolves a dose voxel kernel (``dvk``, ``dvk-density``)."""
+        return self in (DoseMethod.DVK, DoseMethod.DVK_DENSITY)
+
 
 class LocalEnergy(str, Enum):
     """Which energy per decay local deposition absorbs."""
@@ -88,6 +94,11 @@ def _enum(cls: type[Enum], value: object, field: str) -> Enum:
         raise InvalidValueError(
             f"unknown {field} {value!r}; use one of {names}", field=field, value=value
         ) from None
+
+
+def dose_method(value: DoseMethod | str) -> DoseMethod:
+    """``value`` as a :class:`DoseMethod`; an unknown name is an :class:`InvalidValueError`."""
+    return _enum(DoseMethod, value, "method")  # type: ignore[return-value]
 
 
 def tia_unit_to_bq_s(tia: Volume) -> float:
@@ -285,8 +296,8 @@ def voxel_dose(
     GeometryError
         Kernel voxel size ≠ TIA voxel size.
     """
-    how = _enum(DoseMethod, method, "method")
-    if how in (DoseMethod.MC, DoseMethod.LOCAL):  # from the emissions, not from a kernel
+    how = dose_method(method)
+    if not how.uses_kernel:  # from the nuclide's emissions
         if nuclide is None:
             nuclide = getattr(kernel, "nuclide", None) or None
         if nuclide is None:
