@@ -65,6 +65,18 @@ def _with_thread_limit(fn: Callable[[Any], Any], call: Any, threads: int) -> Any
     return fn(call)
 
 
+def _refused(call: Any, budget_bytes: int | None) -> cf.Future[Any] | None:
+    """A failed future when the call's scan would exceed a worker's memory, else None.
+
+    The :class:`~.worker_limits.MemoryBudgetError` is reported, never sent to a worker.
+    """
+    try:
+        check_scan_budget(getattr(call, "options", None), budget_bytes)
+    except Exception as exc:
+        return _done_future(error=exc)
+    return None
+
+
 def _done_future(value: Any = None, error: BaseException | None = None) -> cf.Future[Any]:
     future: cf.Future[Any] = cf.Future()
     if error is not None:
@@ -158,10 +170,9 @@ class LocalExecutor:
         self._get_pool()
 
     def submit(self, fn: Callable[[Any], Any], call: Any) -> cf.Future[Any]:
-        try:
-            check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
-        except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
-            return _done_future(error=exc)
+        refused = _refused(call, self.memory_budget_bytes)
+        if refused is not None:
+            return refused
         try:
             return self._get_pool().submit(fn, call)
         except cf.process.BrokenProcessPool:
@@ -255,10 +266,9 @@ class DaskExecutor:
         return self
 
     def submit(self, fn: Callable[[Any], Any], call: Any) -> Any:
-        try:
-            check_scan_budget(getattr(call, "options", None), self.memory_budget_bytes)
-        except Exception as exc:  # MemoryBudgetError: reported, never sent to a worker
-            return _done_future(error=exc)
+        refused = _refused(call, self.memory_budget_bytes)
+        if refused is not None:
+            return refused
         # dask keys must not collide with an earlier run's
         key = f"{getattr(call, 'name', 'task')}-{uuid.uuid4().hex[:8]}"
         return self._client.submit(_with_thread_limit, fn, call, self.threads, key=key, pure=False)
