@@ -29,12 +29,14 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from .emission import ELECTRON_MASS_MEV
 from .xsections import load_xsections
 
-__all__ = ["ELECTRON_REST_ENERGY_MEV", "photon_tables"]
+__all__ = ["PHOTON_CUTOFF_MEV", "photon_tables"]
 
-#: Electron rest energy m_e c² (MeV), CODATA 2018 (0.510 998 950 00 MeV).
-ELECTRON_REST_ENERGY_MEV = 0.51099895
+#: Photons below this energy (MeV) are absorbed locally: the first energy of the NIST XCOM
+#: table of :mod:`.xsections` (1 keV), where their range in tissue is a few micrometres.
+PHOTON_CUTOFF_MEV = 1e-3
 
 
 def photon_tables() -> tuple[np.ndarray, float, float]:
@@ -76,7 +78,7 @@ def _kahn_klein_nishina(energy_mev):
 
     With α = E/m_ec² and η = E/E' ∈ [1, 1+2α], cos θ = 1 − (η − 1)/α.
     """
-    alpha = energy_mev / ELECTRON_REST_ENERGY_MEV
+    alpha = energy_mev / ELECTRON_MASS_MEV
     while True:
         r1 = np.random.random()
         r2 = np.random.random()
@@ -134,17 +136,22 @@ def _rotate(u, v, w, cos_t):
 def _interact(energy_mev, partial, m, u, v, w):
     """One real interaction in material m. Returns (deposit, E', u', v', w', n_pair_photons).
 
-    partial[m, :] holds (photo, incoherent, pair) mass coefficients at energy_mev.
+    partial[m, :] holds (photo, incoherent, pair) mass coefficients at energy_mev. A
+    scattered photon below :data:`PHOTON_CUTOFF_MEV` is absorbed where it scattered
+    (E' = 0, its energy in the deposit).
     """
     tot = partial[m, 0] + partial[m, 1] + partial[m, 2]
     r = np.random.random() * tot
-    if r < partial[m, 0] or energy_mev <= 1e-3:
+    if r < partial[m, 0] or energy_mev <= PHOTON_CUTOFF_MEV:
         return energy_mev, 0.0, u, v, w, 0
-    if r < partial[m, 0] + partial[m, 1] or energy_mev <= 2.0 * ELECTRON_REST_ENERGY_MEV:
+    if r < partial[m, 0] + partial[m, 1] or energy_mev <= 2.0 * ELECTRON_MASS_MEV:
         ratio, cos_t = _kahn_klein_nishina(energy_mev)
         e_new = energy_mev * ratio
         nu, nv, nw = _rotate(u, v, w, cos_t)
+        if e_new < PHOTON_CUTOFF_MEV:
+            # (E − E') + E' as the callers summed it: the same deposit to the last bit.
+            return (energy_mev - e_new) + e_new, 0.0, nu, nv, nw, 0
         return energy_mev - e_new, e_new, nu, nv, nw, 0
     # pair production: kinetic energy local, two annihilation photons
     nu, nv, nw = _isotropic()
-    return energy_mev - 2.0 * ELECTRON_REST_ENERGY_MEV, ELECTRON_REST_ENERGY_MEV, nu, nv, nw, 1
+    return energy_mev - 2.0 * ELECTRON_MASS_MEV, ELECTRON_MASS_MEV, nu, nv, nw, 1

@@ -87,9 +87,6 @@ def _sphere_kernel(
                     break
                 dep, e_new, u, v, w, n_pair = _interact(e, partial, mat, u, v, w)
                 n_int += 1
-                if e_new > 0.0 and e_new < 1e-3:
-                    dep += e_new
-                    e_new = 0.0
                 dep_batch[b] += dep
                 if n_pair > 0 and n_int < max_interactions:
                     st[n_st, 0] = x

@@ -148,9 +148,6 @@ def woodcock_kernel(
                 if np.random.random() * mu_max >= mu:
                     continue  # virtual collision
                 dep, e_new, u, v, w, n_pair = _interact(e, partial, m, u, v, w)
-                if e_new > 0.0 and e_new < 1e-3:
-                    dep += e_new
-                    e_new = 0.0
                 if dep > 0.0:
                     edep[vox] += dep
                     if use_labels:

@@ -45,6 +45,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ..emission import ELECTRON_MASS_MEV
 from ..photon_interactions import _isotropic, _rotate
 from ..photon_interactions import rotate_direction as _rotate_phi
 
@@ -61,8 +62,6 @@ CLASSICAL_ELECTRON_RADIUS_CM = 2.8179403262e-13
 FINE_STRUCTURE = 7.2973525693e-3
 #: Avogadro's number (mol⁻¹), CODATA 2018 (exact).
 AVOGADRO = 6.02214076e23
-#: m_e c² (MeV), CODATA 2018.
-ELECTRON_MASS_MEV = 0.51099895
 
 
 def transport_inverse_mfp(

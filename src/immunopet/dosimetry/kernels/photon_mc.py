@@ -58,9 +58,6 @@ def _point_histories(energy_mev, n_hist, seed, mat, xs, log_e0, dlog_e, edges):
                     tally[n_bins] += e
                     break
                 dep, e_new, u, v, w, n_pair = _interact(e, partial, mat, u, v, w)
-                if e_new > 0.0 and e_new < 1e-3:
-                    dep += e_new
-                    e_new = 0.0
                 b = np.searchsorted(edges, r) - 1
                 tally[max(b, 0)] += dep
                 if n_pair > 0 and n_st < 64:
