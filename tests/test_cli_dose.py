@@ -5,16 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from immunopet.cli import main
 from immunopet.dosimetry.organ_dose import organ_doses
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
+from support.cli import exit_code as _run
 
 
 @pytest.fixture()

@@ -12,19 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from immunopet.cli import main
 from immunopet.core.version import __version__
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
-
+from support.cli import run_cli as run
 
 USAGE_MISTAKES = {
     "no arguments": [],

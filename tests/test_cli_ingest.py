@@ -15,11 +15,11 @@ import numpy as np
 import pydicom
 import pytest
 
-from immunopet.cli import main
 from immunopet.core.nuclides import Nuclide
 from immunopet.core.scan import Acquisition
 from immunopet.core.volume import Volume
 from immunopet.io.dicom_write import PHILIPS_ACTIVITY_SCALE, write_ct_series, write_pet_series
+from support.cli import run_cli as run
 
 I124_HALF_LIFE_S = 4.176 * 86400.0  # ICRP-107
 INJ = datetime(2024, 3, 1, 9, 0, 0)
@@ -51,16 +51,6 @@ def acq(hours: float = 48.0, **kw) -> Acquisition:
     )
     base.update(kw)
     return Acquisition(**base)
-
-
-def run(argv, capsys) -> tuple[int, str, str]:
-    code = 0
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_info_json(tmp_path, capsys):

@@ -8,23 +8,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from immunopet.cli import main
 from immunopet.core.nuclides import Nuclide
 from immunopet.core.volume import Volume
 from immunopet.dosimetry.emission import emission_spectrum
 from immunopet.io import read_nifti, write_nifti
 from immunopet.io.rt_dose import read_rt_dose
+from support.cli import exit_code as _run
 
 SPACING = (4.0, 4.0, 4.0)
 TIMES_H = (2.0, 24.0, 72.0)
-
-
-def _run(args: list[str]) -> int:
-    try:
-        main(args)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture()

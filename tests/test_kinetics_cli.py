@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from immunopet.cli import main
 from immunopet.core.nuclides import Nuclide
 from immunopet.kinetics import KINETICS_COLUMNS, bladder_tia_bq_h
+from support.cli import exit_code as run
 
 I124 = Nuclide.from_name("I-124")
 LN2 = math.log(2.0)
@@ -45,14 +45,6 @@ def write_table(path: Path, times: tuple[float, ...], with_injected: bool = True
                          value=INJECTED_BQ, unit="Bq"))  # fmt: skip
     pd.DataFrame(rows).to_csv(path, index=False)
     return path
-
-
-def run(argv: list[str]) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_tac_three_points_trapezoid_physical_tail(tmp_path: Path) -> None:
