@@ -31,19 +31,14 @@ def _file(ds: Dataset, source: str | None) -> str | None:
     return str(name) if isinstance(name, str) and name else source
 
 
-#: Fields every slice of one PET series must share (PS3.3 C.8.9.1/C.8.9.2 are series-level).
-_SERIES_FIELDS = (
-    "PatientWeight",
-    "PatientSize",
-    "Units",
-    "DecayCorrection",
-    "SeriesDate",
-    "SeriesTime",
-    "RadionuclideTotalDose",
-    "RadiopharmaceuticalStartDateTime",
-    "RadiopharmaceuticalStartTime",
-    "RadionuclideHalfLife",
-)
+#: Series-level fields at the top level of a slice, and in its
+#: RadiopharmaceuticalInformationSequence item: every slice of one PET series must share
+#: them all (PS3.3 C.8.9.1/C.8.9.2 are series-level).
+_TOP_FIELDS = ("PatientWeight", "PatientSize", "Units", "DecayCorrection", "SeriesDate",
+               "SeriesTime")  # fmt: skip
+_ISOTOPE_FIELDS = ("RadionuclideTotalDose", "RadiopharmaceuticalStartDateTime",
+                   "RadiopharmaceuticalStartTime", "RadionuclideHalfLife")  # fmt: skip
+_SERIES_FIELDS = (*_TOP_FIELDS, *_ISOTOPE_FIELDS)
 
 
 def _slice_fields(ds: Dataset, f: str | None) -> dict[str, Any]:
@@ -65,15 +60,7 @@ def _slice_fields(ds: Dataset, f: str | None) -> dict[str, Any]:
 
 
 #: Top-level elements holding the series-level fields (the isotope ones are in the sequence).
-_RAW_KEYWORDS = (
-    "PatientWeight",
-    "PatientSize",
-    "Units",
-    "DecayCorrection",
-    "SeriesDate",
-    "SeriesTime",
-    "RadiopharmaceuticalInformationSequence",
-)
+_RAW_KEYWORDS = (*_TOP_FIELDS, "RadiopharmaceuticalInformationSequence")
 
 
 def _raw_signature(ds: Dataset) -> tuple[Any, ...] | None:
