@@ -52,6 +52,7 @@ from pydicom.dataset import Dataset
 from ..core.errors import MissingFieldError
 from ..core.scan import Acquisition
 from .dicom_time import parse_dt
+from .nifti import patient_sidecar_fields
 
 __all__ = ["REQUIRED_PET_KEYS", "pet_sidecar_from_dicom", "recon_parameters"]
 
@@ -266,12 +267,7 @@ def pet_sidecar_from_dicom(
         "AttenuationCorrectionMethod",
         _text(ds, "AttenuationCorrectionMethod"),
     )
-    if acq.patient_weight_kg is not None:
-        side["BodyWeight"] = acq.patient_weight_kg
-    if acq.patient_height_m is not None:
-        side["BodyHeight"] = acq.patient_height_m
-    if acq.patient_sex:
-        side["PatientSex"] = acq.patient_sex
+    side.update(patient_sidecar_fields(acq))
     for key, value in over.items():
         side.setdefault(key, value)
     return side

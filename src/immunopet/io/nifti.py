@@ -279,6 +279,18 @@ def sidecar_unit_scale(side: dict[str, Any]) -> float:
     return _CONC_TO_BQ_PER_ML.get(units_text, 1.0)
 
 
+def patient_sidecar_fields(acq: Acquisition) -> dict[str, Any]:
+    """The PET-BIDS ``BodyWeight`` (kg), ``BodyHeight`` (m) and ``PatientSex`` that are known."""
+    side: dict[str, Any] = {}
+    if acq.patient_weight_kg is not None:
+        side["BodyWeight"] = acq.patient_weight_kg
+    if acq.patient_height_m is not None:
+        side["BodyHeight"] = acq.patient_height_m
+    if acq.patient_sex:
+        side["PatientSex"] = acq.patient_sex
+    return side
+
+
 def sidecar_from_acquisition(acq: Acquisition) -> dict[str, Any]:
     """PET-BIDS sidecar fields describing ``acq`` (TimeZero = injection, or scan start)."""
     zero = acq.injection_datetime or acq.scan_start_datetime
@@ -305,12 +317,7 @@ def sidecar_from_acquisition(acq: Acquisition) -> dict[str, Any]:
     if acq.injected_activity_bq is not None:
         side["InjectedRadioactivity"] = acq.injected_activity_bq / 1e6
         side["InjectedRadioactivityUnits"] = "MBq"
-    if acq.patient_weight_kg is not None:
-        side["BodyWeight"] = acq.patient_weight_kg
-    if acq.patient_height_m is not None:
-        side["BodyHeight"] = acq.patient_height_m
-    if acq.patient_sex:
-        side["PatientSex"] = acq.patient_sex
+    side.update(patient_sidecar_fields(acq))
     if acq.frame_duration_s is not None:
         side["FrameDuration"] = [acq.frame_duration_s]
     return side
