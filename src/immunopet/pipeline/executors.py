@@ -86,23 +86,28 @@ def _done_future(value: Any = None, error: BaseException | None = None) -> cf.Fu
     return future
 
 
-def _map_with(executor: Any, fn: Callable[[Any], Any], calls: Sequence[Any]):  # type: ignore[no-untyped-def]
-    """``map_unordered`` on top of ``submit`` / ``wait_any``: ``(call, result_or_exception)``."""
-    pending = {executor.submit(fn, call): call for call in calls}
-    try:
-        while pending:
-            for fut in executor.wait_any(list(pending)):
-                call = pending.pop(fut)
-                try:
-                    yield call, fut.result()
-                except Exception as exc:  # a worker died (OOM, segfault), KilledWorker…
-                    yield call, exc
-    finally:
-        for fut in pending:
-            fut.cancel()
+class _Batches:
+    """``map_unordered`` for an executor with ``submit`` / ``wait_any``."""
+
+    def map_unordered(
+        self, fn: Callable[[Any], Any], calls: Sequence[Any]
+    ) -> Iterator[tuple[Any, Any]]:
+        """``fn(call)`` for each call, as they complete: ``(call, result_or_exception)``."""
+        pending = {self.submit(fn, call): call for call in calls}  # type: ignore[attr-defined]
+        try:
+            while pending:
+                for fut in self.wait_any(list(pending)):  # type: ignore[attr-defined]
+                    call = pending.pop(fut)
+                    try:
+                        yield call, fut.result()
+                    except Exception as exc:  # a worker died (OOM, segfault), KilledWorker…
+                        yield call, exc
+        finally:
+            for fut in pending:
+                fut.cancel()
 
 
-class InlineExecutor:
+class InlineExecutor(_Batches):
     """Runs the calls one after another in this process (``--workers 0``, debugging)."""
 
     description = "inline (this process)"
@@ -119,16 +124,11 @@ class InlineExecutor:
     def wait_any(self, futures: Sequence[Any]) -> list[Any]:
         return list(futures)  # all done when submitted
 
-    def map_unordered(
-        self, fn: Callable[[Any], Any], calls: Sequence[Any]
-    ) -> Iterator[tuple[Any, Any]]:
-        return _map_with(self, fn, calls)
-
     def close(self) -> None:
         pass
 
 
-class LocalExecutor:
+class LocalExecutor(_Batches):
     """A local :class:`~concurrent.futures.ProcessPoolExecutor` with ``workers`` processes."""
 
     def __init__(
@@ -189,11 +189,6 @@ class LocalExecutor:
             self.close()  # the next submit starts a fresh pool
         return list(done)
 
-    def map_unordered(
-        self, fn: Callable[[Any], Any], calls: Sequence[Any]
-    ) -> Iterator[tuple[Any, Any]]:
-        return _map_with(self, fn, calls)
-
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
@@ -204,7 +199,7 @@ class LocalExecutor:
 SCHEDULER_CONNECT_TIMEOUT_S = 5.0
 
 
-class DaskExecutor:
+class DaskExecutor(_Batches):
     """A dask.distributed ``Client``: ``"local-cluster"`` or a scheduler address."""
 
     def __init__(self, scheduler: str, workers: int = 2) -> None:
@@ -280,11 +275,6 @@ class DaskExecutor:
         if refused:
             return refused
         return list(wait(list(futures), return_when="FIRST_COMPLETED").done)
-
-    def map_unordered(
-        self, fn: Callable[[Any], Any], calls: Sequence[Any]
-    ) -> Iterator[tuple[Any, Any]]:
-        return _map_with(self, fn, calls)
 
     def close(self) -> None:
         if getattr(self, "_owns_client", True):
